@@ -1,0 +1,233 @@
+//! Read-only views of the broker for the management API, the CLI and the
+//! playground's inspector. Figures are computed on demand, so they are never stale.
+
+use super::Broker;
+use crate::exchange::Dest;
+use crate::protocol::{ChannelId, ConnId};
+use crate::types::FieldTable;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct QueueInfo {
+    pub name: String,
+    pub vhost: String,
+    pub durable: bool,
+    pub auto_delete: bool,
+    pub exclusive: bool,
+    pub arguments: FieldTable,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub messages: u64,
+    pub messages_ready: u64,
+    pub messages_unacknowledged: u64,
+    pub message_bytes_ready: u64,
+    pub consumers: u64,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExchangeInfo {
+    pub name: String,
+    pub vhost: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub durable: bool,
+    pub auto_delete: bool,
+    pub internal: bool,
+    pub arguments: FieldTable,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BindingInfo {
+    pub source: String,
+    pub vhost: String,
+    pub destination: String,
+    pub destination_type: String,
+    pub routing_key: String,
+    pub arguments: FieldTable,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConnectionInfo {
+    pub conn: ConnId,
+    pub user: String,
+    pub vhost: String,
+    pub channels: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChannelInfo {
+    pub conn: ConnId,
+    pub channel: ChannelId,
+    pub consumer_count: usize,
+    pub messages_unacknowledged: usize,
+    pub prefetch_count: u16,
+    pub global_prefetch_count: u16,
+    pub confirm: bool,
+    pub transactional: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConsumerInfo {
+    pub queue: String,
+    pub vhost: String,
+    pub conn: ConnId,
+    pub channel: ChannelId,
+    pub consumer_tag: String,
+    pub ack_required: bool,
+    pub exclusive: bool,
+    pub prefetch_count: u16,
+    pub unacked: u32,
+}
+
+impl Broker {
+    pub fn queue_info(&self, vhost: &str, name: &str) -> Option<QueueInfo> {
+        let q = self.vhosts.get(vhost)?.queues.get(name)?;
+        Some(QueueInfo {
+            name: q.name.to_string(),
+            vhost: vhost.to_string(),
+            durable: q.durable,
+            auto_delete: q.auto_delete,
+            exclusive: q.exclusive_owner.is_some(),
+            arguments: q.arguments.clone(),
+            kind: q.args.kind.as_str().to_string(),
+            messages: q.ready.len() as u64 + q.unacked as u64,
+            messages_ready: q.ready.len() as u64,
+            messages_unacknowledged: q.unacked as u64,
+            message_bytes_ready: q.ready_bytes as u64,
+            consumers: q.consumer_count() as u64,
+            state: "running".to_string(),
+        })
+    }
+
+    /// Every queue, by vhost then name.
+    pub fn queues(&self) -> Vec<QueueInfo> {
+        self.vhosts
+            .iter()
+            .flat_map(|(vn, v)| v.queues.keys().filter_map(move |q| self.queue_info(vn, q)))
+            .collect()
+    }
+
+    /// Every exchange including the default one (named "") and the built-ins.
+    pub fn exchanges(&self) -> Vec<ExchangeInfo> {
+        let mut out = Vec::new();
+        for (vn, v) in &self.vhosts {
+            out.push(ExchangeInfo {
+                name: String::new(),
+                vhost: vn.clone(),
+                kind: "direct".to_string(),
+                durable: true,
+                auto_delete: false,
+                internal: false,
+                arguments: FieldTable::new(),
+            });
+            for x in v.exchanges.values() {
+                out.push(ExchangeInfo {
+                    name: x.name.to_string(),
+                    vhost: vn.clone(),
+                    kind: x.kind.as_str().to_string(),
+                    durable: x.durable,
+                    auto_delete: x.auto_delete,
+                    internal: x.internal,
+                    arguments: x.arguments.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Every binding, with the default exchange's implicit one per queue first
+    /// for each vhost, as RabbitMQ lists them.
+    pub fn bindings(&self) -> Vec<BindingInfo> {
+        let mut out = Vec::new();
+        for (vn, v) in &self.vhosts {
+            for q in v.queues.keys() {
+                out.push(BindingInfo {
+                    source: String::new(),
+                    vhost: vn.clone(),
+                    destination: q.to_string(),
+                    destination_type: "queue".to_string(),
+                    routing_key: q.to_string(),
+                    arguments: FieldTable::new(),
+                });
+            }
+            for x in v.exchanges.values() {
+                for b in x.bindings() {
+                    out.push(BindingInfo {
+                        source: x.name.to_string(),
+                        vhost: vn.clone(),
+                        destination: b.dest.name().to_string(),
+                        destination_type: match b.dest {
+                            Dest::Queue(_) => "queue",
+                            Dest::Exchange(_) => "exchange",
+                        }
+                        .to_string(),
+                        routing_key: b.routing_key.to_string(),
+                        arguments: b.arguments.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    pub fn connections(&self) -> Vec<ConnectionInfo> {
+        self.conns
+            .values()
+            .map(|c| ConnectionInfo {
+                conn: c.id,
+                user: c.user.clone(),
+                vhost: c.vhost.clone(),
+                channels: c.channels.len(),
+            })
+            .collect()
+    }
+
+    pub fn channels(&self) -> Vec<ChannelInfo> {
+        self.conns
+            .values()
+            .flat_map(|c| {
+                c.channels.iter().map(|(id, ch)| ChannelInfo {
+                    conn: c.id,
+                    channel: *id,
+                    consumer_count: ch.consumers.len(),
+                    messages_unacknowledged: ch.unacked.len(),
+                    prefetch_count: ch.prefetch,
+                    global_prefetch_count: ch.global_prefetch,
+                    confirm: ch.confirm,
+                    transactional: ch.tx.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    pub fn consumers(&self) -> Vec<ConsumerInfo> {
+        self.conns
+            .values()
+            .flat_map(|c| {
+                c.channels.iter().flat_map(move |(id, ch)| {
+                    ch.consumers.iter().map(move |(tag, k)| ConsumerInfo {
+                        queue: k.queue.to_string(),
+                        vhost: c.vhost.clone(),
+                        conn: c.id,
+                        channel: *id,
+                        consumer_tag: tag.to_string(),
+                        ack_required: !k.no_ack,
+                        exclusive: k.exclusive,
+                        prefetch_count: k.prefetch,
+                        unacked: k.unacked,
+                    })
+                })
+            })
+            .collect()
+    }
+
+    /// The ready messages of a queue, head first (for inspectors).
+    pub fn peek_messages(&self, vhost: &str, queue: &str) -> Vec<crate::queue::Entry> {
+        self.vhosts
+            .get(vhost)
+            .and_then(|v| v.queues.get(queue))
+            .map(|q| q.ready.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}

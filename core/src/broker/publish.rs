@@ -1,0 +1,500 @@
+//! basic.publish: routing through exchanges, enqueueing with overflow rules,
+//! mandatory returns, publisher confirms, and dead-lettering.
+
+use super::declare::exchange_name;
+use super::{stored, Broker, Pending};
+use crate::auth::Access;
+use crate::error::{AmqpError, ReplyCode};
+use crate::events::EventKind;
+use crate::exchange::{Dest, ExchangeKind};
+use crate::protocol::{ChannelId, ConnId, Output, StoreOp};
+use crate::queue::{Entry, Overflow};
+use crate::topic;
+use crate::types::{BasicProperties, FieldTable, FieldValue, Message};
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// Where a message went.
+pub(crate) struct Routing {
+    pub queues: Vec<Arc<str>>,
+    pub why: Vec<String>,
+}
+
+/// What enqueueing on one queue did.
+#[derive(PartialEq, Eq)]
+pub(crate) enum Enqueued {
+    Accepted,
+    Refused,
+}
+
+/// The CC and BCC header routing keys (arrays of strings).
+fn header_keys<'a>(props: &'a BasicProperties, name: &str, out: &mut Vec<&'a str>) {
+    if let Some(FieldValue::Array(items)) = props.header(name) {
+        out.extend(items.iter().filter_map(|v| v.as_str()));
+    }
+}
+
+impl Broker {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn basic_publish(
+        &mut self,
+        conn: ConnId,
+        ch: ChannelId,
+        exchange: &str,
+        routing_key: &str,
+        mandatory: bool,
+        mut properties: BasicProperties,
+        body: Bytes,
+    ) -> Result<(), AmqpError> {
+        let c = self.conn(conn)?;
+        let vhost = c.vhost.clone();
+        if let Some(uid) = &properties.user_id {
+            if *uid != c.user {
+                return Err(AmqpError::precondition(format_args!(
+                    "user_id property set to '{uid}' but authenticated user was '{}'",
+                    c.user
+                )));
+            }
+        }
+        let exchange = exchange_name(exchange);
+        if !exchange.is_empty() {
+            let x = self.vhosts[&vhost]
+                .exchanges
+                .get(exchange)
+                .ok_or_else(|| AmqpError::not_found("exchange", exchange, &vhost))?;
+            if x.internal {
+                return Err(AmqpError::access_refused(format_args!(
+                    "cannot publish to internal exchange '{exchange}' in vhost '{vhost}'"
+                )));
+            }
+        }
+        self.check_access(conn, Access::Write, "exchange", exchange)?;
+        let chan = self.channel_mut(conn, ch)?;
+        let seq = if chan.confirm {
+            chan.next_publish_seq += 1;
+            Some(chan.next_publish_seq - 1)
+        } else {
+            None
+        };
+        let msg_id = self.next_msg_id();
+        // Routing keys: the key itself, then CC, then BCC (which consumers never see).
+        let mut keys: Vec<&str> = vec![routing_key];
+        header_keys(&properties, "CC", &mut keys);
+        let before_bcc = keys.len();
+        header_keys(&properties, "BCC", &mut keys);
+        let had_bcc = keys.len() > before_bcc;
+        let keys: Vec<String> = keys.into_iter().map(String::from).collect();
+        if had_bcc {
+            if let Some(h) = properties.headers.as_mut() {
+                h.remove("BCC");
+            }
+        }
+        let message = Arc::new(Message {
+            exchange: exchange.into(),
+            routing_key: routing_key.into(),
+            properties,
+            body,
+        });
+        self.journal.event(|| EventKind::Published {
+            msg_id,
+            conn,
+            channel: ch,
+            exchange: exchange.to_string(),
+            routing_key: routing_key.to_string(),
+        });
+        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let routing = self.route(&vhost, exchange, &key_refs, &message);
+        if routing.queues.is_empty() {
+            self.journal.event(|| EventKind::Unroutable {
+                msg_id,
+                exchange: exchange.to_string(),
+                routing_key: routing_key.to_string(),
+                mandatory,
+            });
+            if mandatory {
+                self.journal.out(Output::Return {
+                    conn,
+                    channel: ch,
+                    reply_code: ReplyCode::NoRoute.code(),
+                    reply_text: "NO_ROUTE".to_string(),
+                    message,
+                });
+                self.journal.event(|| EventKind::Returned {
+                    msg_id,
+                    conn,
+                    channel: ch,
+                });
+            }
+            if let Some(seq) = seq {
+                self.confirm(conn, ch, seq, true);
+            }
+            return Ok(());
+        }
+        self.journal.event(|| EventKind::Routed {
+            msg_id,
+            exchange: exchange.to_string(),
+            queues: routing.queues.iter().map(|q| q.to_string()).collect(),
+            why: routing.why.clone(),
+        });
+        let mut refused = false;
+        for q in &routing.queues {
+            refused |= self.enqueue(&vhost, q, msg_id, message.clone()) == Enqueued::Refused;
+        }
+        if let Some(seq) = seq {
+            self.confirm(conn, ch, seq, !refused);
+        }
+        Ok(())
+    }
+
+    fn confirm(&mut self, conn: ConnId, ch: ChannelId, seq: u64, ack: bool) {
+        self.journal.out(Output::Confirm {
+            conn,
+            channel: ch,
+            delivery_tag: seq,
+            multiple: false,
+            ack,
+        });
+        self.journal.event(|| EventKind::Confirmed {
+            conn,
+            channel: ch,
+            delivery_tag: seq,
+            ack,
+        });
+    }
+
+    /// Routes a message from `exchange` through exchange-to-exchange bindings
+    /// (each exchange visited once) and alternate exchanges, to a set of queues.
+    pub(crate) fn route(&self, vhost: &str, exchange: &str, keys: &[&str], msg: &Message) -> Routing {
+        let mut routing = Routing {
+            queues: Vec::new(),
+            why: Vec::new(),
+        };
+        let Some(v) = self.vhosts.get(vhost) else {
+            return routing;
+        };
+        let explain = self.journal.events_on;
+        if exchange.is_empty() {
+            for k in keys {
+                if let Some((name, _)) = v.queues.get_key_value(*k) {
+                    if !routing.queues.contains(name) {
+                        routing.queues.push(name.clone());
+                        if explain {
+                            routing
+                                .why
+                                .push(format!("default exchange: routing key '{k}' names the queue"));
+                        }
+                    }
+                }
+            }
+            return routing;
+        }
+        let mut seen: Vec<&str> = vec![exchange];
+        let mut work: Vec<&str> = vec![exchange];
+        let mut hits = Vec::new();
+        while let Some(xn) = work.pop() {
+            let Some(x) = v.exchanges.get(xn) else {
+                continue;
+            };
+            hits.clear();
+            x.route(keys, msg, &mut hits);
+            if hits.is_empty() {
+                if let Some(ae) = x.alternate() {
+                    if !seen.contains(&ae) {
+                        if explain {
+                            routing.why.push(format!(
+                                "nothing matched in '{xn}', so its alternate exchange '{ae}' was tried"
+                            ));
+                        }
+                        seen.push(ae);
+                        work.push(ae);
+                    }
+                }
+            }
+            for &i in &hits {
+                let Some(b) = x.binding(i) else { continue };
+                if explain {
+                    routing.why.push(explain_match(xn, x.kind, b, keys));
+                }
+                match &b.dest {
+                    Dest::Queue(q) => {
+                        if let Some((name, _)) = v.queues.get_key_value(&**q) {
+                            routing.queues.push(name.clone());
+                        }
+                    }
+                    Dest::Exchange(e) => {
+                        if !seen.contains(&&**e) {
+                            seen.push(e);
+                            work.push(e);
+                        }
+                    }
+                }
+            }
+        }
+        if routing.queues.len() > 1 {
+            routing.queues.sort();
+            routing.queues.dedup();
+        }
+        routing
+    }
+
+    /// Puts a routed message on a queue, applying max-length rules, and
+    /// dispatches it at once.
+    pub(crate) fn enqueue(&mut self, vhost: &str, queue: &Arc<str>, msg_id: u64, message: Arc<Message>) -> Enqueued {
+        let now = self.journal.now;
+        let Some(q) = self.vhosts.get_mut(vhost).and_then(|v| v.queues.get_mut(queue)) else {
+            return Enqueued::Refused;
+        };
+        let entry = Entry {
+            seq: q.next_seq,
+            msg_id,
+            expires_at: q.expiry_for(&message, now),
+            message,
+            redelivered: false,
+            delivery_count: 0,
+            enqueued_at: now,
+        };
+        if q.args.overflow != Overflow::DropHead && q.full_for(entry.message.body_size()) {
+            self.journal.event(|| EventKind::PublishRejected {
+                msg_id,
+                queue: queue.to_string(),
+            });
+            if q.args.overflow == Overflow::RejectPublishDlx {
+                self.pending.push_back(Pending::DeadLetter {
+                    vhost: vhost.to_string(),
+                    queue: queue.clone(),
+                    entry,
+                    reason: "maxlen",
+                    stored: false,
+                });
+            }
+            return Enqueued::Refused;
+        }
+        q.next_seq += 1;
+        if stored(q, &entry.message) {
+            self.journal.out(Output::Store(StoreOp::MessageEnqueued {
+                vhost: vhost.to_string(),
+                queue: queue.to_string(),
+                msg_id,
+                message: entry.message.clone(),
+            }));
+        }
+        q.push(entry);
+        let depth = q.ready.len();
+        self.journal.event(|| EventKind::Enqueued {
+            msg_id,
+            queue: queue.to_string(),
+            depth,
+        });
+        while q.over_limit() {
+            let Some(e) = q.pop() else { break };
+            self.pending.push_back(Pending::DeadLetter {
+                vhost: vhost.to_string(),
+                queue: queue.clone(),
+                entry: e,
+                reason: "maxlen",
+                stored: true,
+            });
+        }
+        // Deliver now if a consumer can take it, before TTL 0 could expire it.
+        self.dispatch(vhost, queue);
+        Enqueued::Accepted
+    }
+
+    /// A message leaves `queue` for good (rejected, expired, over max-length,
+    /// over the delivery limit): removed from the store, and re-published to
+    /// the dead-letter exchange at the end of the step if the queue has one.
+    pub(crate) fn dead_letter(&mut self, vhost: &str, queue: &Arc<str>, entry: Entry, reason: &'static str) {
+        self.pending.push_back(Pending::DeadLetter {
+            vhost: vhost.to_string(),
+            queue: queue.clone(),
+            entry,
+            reason,
+            stored: true,
+        });
+    }
+
+    pub(crate) fn forget_stored(&mut self, vhost: &str, queue: &str, durable: bool, entry: &Entry) {
+        if durable && entry.message.properties.is_persistent() {
+            self.journal.out(Output::Store(StoreOp::MessageRemoved {
+                vhost: vhost.to_string(),
+                queue: queue.to_string(),
+                msg_id: entry.msg_id,
+            }));
+        }
+    }
+
+    pub(crate) fn republish_dead_letter(
+        &mut self,
+        vhost: &str,
+        queue: &Arc<str>,
+        entry: Entry,
+        reason: &'static str,
+        was_stored: bool,
+    ) {
+        let Some(q) = self.vhosts.get(vhost).and_then(|v| v.queues.get(queue)) else {
+            // The queue went away in the same step; the message goes with it.
+            return;
+        };
+        let (durable, dlx, dlrk) = (
+            q.durable,
+            q.args.dead_letter_exchange.clone(),
+            q.args.dead_letter_routing_key.clone(),
+        );
+        // A message refused by reject-publish-dlx was never stored.
+        if was_stored {
+            self.forget_stored(vhost, queue, durable, &entry);
+        }
+        let msg_id = entry.msg_id;
+        if reason == "expired" {
+            self.journal.event(|| EventKind::Expired {
+                msg_id,
+                queue: queue.to_string(),
+            });
+        }
+        self.journal.event(|| EventKind::DeadLettered {
+            msg_id,
+            queue: queue.to_string(),
+            reason: reason.to_string(),
+            exchange: dlx.clone(),
+        });
+        let Some(dlx) = dlx else { return };
+        let message = dead_lettered_message(&entry.message, queue, reason, &dlx, dlrk.as_deref(), self.journal.now);
+        let mut keys: Vec<&str> = vec![&message.routing_key];
+        if dlrk.is_none() {
+            header_keys(&message.properties, "CC", &mut keys);
+        }
+        let routing = self.route(vhost, &dlx, &keys, &message);
+        let deaths = message.properties.header("x-death");
+        let rejected_in_cycle = matches!(deaths, Some(FieldValue::Array(d)) if d.iter().any(|e|
+            matches!(e, FieldValue::Table(t) if t.get("reason").and_then(|r| r.as_str()) == Some("rejected"))));
+        let targets: Vec<Arc<str>> = routing
+            .queues
+            .into_iter()
+            .filter(|target| {
+                // RabbitMQ drops a dead letter that would cycle back to a queue it
+                // already died in, unless a client rejected it somewhere on the way.
+                rejected_in_cycle || **target != **queue && !died_in(deaths, target)
+            })
+            .collect();
+        if self.journal.events_on && !targets.is_empty() {
+            self.journal.event(|| EventKind::Routed {
+                msg_id,
+                exchange: dlx.clone(),
+                queues: targets.iter().map(|q| q.to_string()).collect(),
+                why: routing.why.clone(),
+            });
+        }
+        for t in targets {
+            self.enqueue(vhost, &t, msg_id, message.clone());
+        }
+    }
+}
+
+fn died_in(deaths: Option<&FieldValue>, queue: &str) -> bool {
+    matches!(deaths, Some(FieldValue::Array(d)) if d.iter().any(|e|
+        matches!(e, FieldValue::Table(t) if t.get("queue").and_then(|q| q.as_str()) == Some(queue))))
+}
+
+/// The message as it leaves for the dead-letter exchange: `x-death` updated
+/// (count per queue and reason, most recent first), `x-first-death-*` set once,
+/// per-message expiration moved to `original-expiration`.
+fn dead_lettered_message(
+    m: &Message,
+    queue: &str,
+    reason: &str,
+    dlx: &str,
+    dlrk: Option<&str>,
+    now: u64,
+) -> Arc<Message> {
+    let mut props = m.properties.clone();
+    let mut headers = props.headers.take().unwrap_or_default();
+    let mut deaths = match headers.remove("x-death") {
+        Some(FieldValue::Array(d)) => d,
+        _ => Vec::new(),
+    };
+    let mut routing_keys = vec![FieldValue::str(&m.routing_key)];
+    if let Some(FieldValue::Array(cc)) = headers.get("CC") {
+        routing_keys.extend(cc.iter().cloned());
+    }
+    let same = deaths.iter().position(|d| {
+        matches!(d, FieldValue::Table(t)
+            if t.get("queue").and_then(|v| v.as_str()) == Some(queue)
+            && t.get("reason").and_then(|v| v.as_str()) == Some(reason))
+    });
+    let entry = match same {
+        Some(i) => {
+            let mut e = match deaths.remove(i) {
+                FieldValue::Table(t) => t,
+                _ => FieldTable::new(),
+            };
+            let count = e.get("count").and_then(|c| c.as_i64()).unwrap_or(0) + 1;
+            e.insert("count", FieldValue::I64(count));
+            e.insert("time", FieldValue::Timestamp(now / 1000));
+            e
+        }
+        None => {
+            let mut e = FieldTable::new();
+            e.insert("count", FieldValue::I64(1));
+            e.insert("reason", FieldValue::str(reason));
+            e.insert("queue", FieldValue::str(queue));
+            e.insert("time", FieldValue::Timestamp(now / 1000));
+            e.insert("exchange", FieldValue::str(&m.exchange));
+            e.insert("routing-keys", FieldValue::Array(routing_keys));
+            if let Some(exp) = &m.properties.expiration {
+                e.insert("original-expiration", FieldValue::str(exp));
+            }
+            e
+        }
+    };
+    deaths.insert(0, FieldValue::Table(entry));
+    if headers.get("x-first-death-reason").is_none() {
+        headers.insert("x-first-death-exchange", FieldValue::str(&m.exchange));
+        headers.insert("x-first-death-queue", FieldValue::str(queue));
+        headers.insert("x-first-death-reason", FieldValue::str(reason));
+    }
+    headers.insert("x-death", FieldValue::Array(deaths));
+    if dlrk.is_some() {
+        headers.remove("CC");
+    }
+    props.headers = Some(headers);
+    props.expiration = None;
+    Arc::new(Message {
+        exchange: dlx.into(),
+        routing_key: dlrk.map(Arc::from).unwrap_or_else(|| m.routing_key.clone()),
+        properties: props,
+        body: m.body.clone(),
+    })
+}
+
+/// Words for why a binding matched, e.g. "binding 'kern.*' matched: '*' took 'critical'".
+fn explain_match(exchange: &str, kind: ExchangeKind, b: &crate::exchange::Binding, keys: &[&str]) -> String {
+    let to = format!("{} '{}'", b.dest.kind(), b.dest.name());
+    match kind {
+        ExchangeKind::Fanout => format!("fanout '{exchange}' copies to every binding: {to}"),
+        ExchangeKind::Headers => format!("headers of the message satisfied binding {} → {to}", b.arguments),
+        ExchangeKind::Direct => format!("binding key '{}' equals the routing key → {to}", b.routing_key),
+        ExchangeKind::Topic => {
+            for k in keys {
+                if let Some(took) = topic::explain(&b.routing_key, k) {
+                    let parts: Vec<String> = took
+                        .iter()
+                        .filter(|(w, _)| w == "*" || w == "#")
+                        .map(|(w, ws)| {
+                            if ws.is_empty() {
+                                format!("'{w}' took no words")
+                            } else {
+                                format!("'{w}' took '{}'", ws.join("."))
+                            }
+                        })
+                        .collect();
+                    return if parts.is_empty() {
+                        format!("binding '{}' equals '{k}' → {to}", b.routing_key)
+                    } else {
+                        format!("binding '{}' matched '{k}': {} → {to}", b.routing_key, parts.join(", "))
+                    };
+                }
+            }
+            format!("binding '{}' matched → {to}", b.routing_key)
+        }
+    }
+}
