@@ -106,7 +106,9 @@ impl Exchange {
 
     /// The `alternate-exchange` argument, if set.
     pub fn alternate(&self) -> Option<&str> {
-        self.arguments.get("alternate-exchange").and_then(|v| v.as_str())
+        self.arguments
+            .get("alternate-exchange")
+            .and_then(|v| v.as_str())
     }
 
     pub fn bindings(&self) -> impl Iterator<Item = &Binding> {

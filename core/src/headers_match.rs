@@ -54,7 +54,10 @@ mod tests {
     use super::*;
 
     fn t(pairs: &[(&str, &str)]) -> FieldTable {
-        pairs.iter().map(|(k, v)| (*k, FieldValue::str(v))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (*k, FieldValue::str(v)))
+            .collect()
     }
 
     #[test]

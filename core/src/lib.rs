@@ -16,6 +16,8 @@ pub mod headers_match;
 pub mod protocol;
 pub mod queue;
 pub mod rng;
+pub mod scenario;
+pub mod sim;
 pub mod topic;
 pub mod types;
 

@@ -97,7 +97,10 @@ impl QueueArgs {
             None | Some("classic") => QueueType::Classic,
             Some("quorum") => QueueType::Quorum,
             Some(other) => {
-                return Err(invalid("x-queue-type", format!("{{unacceptable_value,{other}}}")))
+                return Err(invalid(
+                    "x-queue-type",
+                    format!("{{unacceptable_value,{other}}}"),
+                ))
             }
         };
         let overflow = match text("x-overflow")?.as_deref() {
@@ -105,7 +108,10 @@ impl QueueArgs {
             Some("reject-publish") => Overflow::RejectPublish,
             Some("reject-publish-dlx") => Overflow::RejectPublishDlx,
             Some(other) => {
-                return Err(invalid("x-overflow", format!("{{unacceptable_value,{other}}}")))
+                return Err(invalid(
+                    "x-overflow",
+                    format!("{{unacceptable_value,{other}}}"),
+                ))
             }
         };
         let dlrk = text("x-dead-letter-routing-key")?;
@@ -335,8 +341,8 @@ mod tests {
             e.text,
             "PRECONDITION_FAILED - invalid arg 'x-message-ttl' for queue 'q' in vhost '/': {value_negative,-1}"
         );
-        let e = QueueArgs::parse(&args(&[("x-expires", FieldValue::I32(0))]), "q", "/")
-            .unwrap_err();
+        let e =
+            QueueArgs::parse(&args(&[("x-expires", FieldValue::I32(0))]), "q", "/").unwrap_err();
         assert!(e.text.contains("value_zero"));
         let e = QueueArgs::parse(&args(&[("x-overflow", FieldValue::str("nope"))]), "q", "/")
             .unwrap_err();

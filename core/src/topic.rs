@@ -232,7 +232,11 @@ mod tests {
     }
 
     fn word() -> impl Strategy<Value = String> {
-        prop_oneof![Just("a".to_string()), Just("b".to_string()), Just(String::new())]
+        prop_oneof![
+            Just("a".to_string()),
+            Just("b".to_string()),
+            Just(String::new())
+        ]
     }
 
     fn pattern_word() -> impl Strategy<Value = String> {

@@ -224,9 +224,7 @@ impl Serialize for FieldValue {
             FieldValue::Bool(b) => s.serialize_bool(*b),
             FieldValue::F32(v) => s.serialize_f64(*v as f64),
             FieldValue::F64(v) => s.serialize_f64(*v),
-            FieldValue::Decimal(scale, v) => {
-                s.serialize_f64(*v as f64 / 10f64.powi(*scale as i32))
-            }
+            FieldValue::Decimal(scale, v) => s.serialize_f64(*v as f64 / 10f64.powi(*scale as i32)),
             FieldValue::LongStr(b) | FieldValue::Bytes(b) => {
                 s.serialize_str(&String::from_utf8_lossy(b))
             }
@@ -287,7 +285,9 @@ impl<'de> Deserialize<'de> for FieldTable {
         match FieldValue::from_json(&v) {
             FieldValue::Table(t) => Ok(t),
             FieldValue::Void => Ok(FieldTable::new()),
-            _ => Err(serde::de::Error::custom("expected an object of field values")),
+            _ => Err(serde::de::Error::custom(
+                "expected an object of field values",
+            )),
         }
     }
 }

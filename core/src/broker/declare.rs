@@ -34,7 +34,14 @@ fn default_exchange_refused() -> AmqpError {
     AmqpError::access_refused("operation not permitted on the default exchange")
 }
 
-fn inequivalent(field: &str, what: &str, name: &str, vhost: &str, got: impl std::fmt::Display, cur: impl std::fmt::Display) -> AmqpError {
+fn inequivalent(
+    field: &str,
+    what: &str,
+    name: &str,
+    vhost: &str,
+    got: impl std::fmt::Display,
+    cur: impl std::fmt::Display,
+) -> AmqpError {
     AmqpError::precondition(format_args!(
         "inequivalent arg '{field}' for {what} '{name}' in vhost '{vhost}': received '{got}' but current is '{cur}'"
     ))
@@ -87,22 +94,46 @@ impl Broker {
             return Err(default_exchange_refused());
         }
         self.check_access(conn, Access::Configure, "exchange", &name)?;
-        let v = self.vhosts.get_mut(&vhost).ok_or_else(|| AmqpError::not_found("vhost", &vhost, &vhost))?;
+        let v = self
+            .vhosts
+            .get_mut(&vhost)
+            .ok_or_else(|| AmqpError::not_found("vhost", &vhost, &vhost))?;
         match v.exchanges.get(name.as_str()) {
             Some(x) => {
                 if x.kind != kind {
-                    return Err(inequivalent("type", "exchange", &name, &vhost, &d.kind, x.kind.as_str()));
+                    return Err(inequivalent(
+                        "type",
+                        "exchange",
+                        &name,
+                        &vhost,
+                        &d.kind,
+                        x.kind.as_str(),
+                    ));
                 }
                 if x.durable != d.durable {
-                    return Err(inequivalent("durable", "exchange", &name, &vhost, d.durable, x.durable));
+                    return Err(inequivalent(
+                        "durable", "exchange", &name, &vhost, d.durable, x.durable,
+                    ));
                 }
                 if x.auto_delete != d.auto_delete {
-                    return Err(inequivalent("auto_delete", "exchange", &name, &vhost, d.auto_delete, x.auto_delete));
+                    return Err(inequivalent(
+                        "auto_delete",
+                        "exchange",
+                        &name,
+                        &vhost,
+                        d.auto_delete,
+                        x.auto_delete,
+                    ));
                 }
                 if x.internal != d.internal {
-                    return Err(inequivalent("internal", "exchange", &name, &vhost, d.internal, x.internal));
+                    return Err(inequivalent(
+                        "internal", "exchange", &name, &vhost, d.internal, x.internal,
+                    ));
                 }
-                let (new, cur) = (d.arguments.get("alternate-exchange"), x.arguments.get("alternate-exchange"));
+                let (new, cur) = (
+                    d.arguments.get("alternate-exchange"),
+                    x.arguments.get("alternate-exchange"),
+                );
                 if new != cur {
                     let show = |v: Option<&crate::types::FieldValue>| match v {
                         None => "none".to_string(),
@@ -121,18 +152,26 @@ impl Broker {
                         "exchange name '{name}' contains reserved prefix 'amq.*'"
                     )));
                 }
-                let x = Exchange::new(&name, kind, d.durable, d.auto_delete, d.internal, d.arguments.clone());
+                let x = Exchange::new(
+                    &name,
+                    kind,
+                    d.durable,
+                    d.auto_delete,
+                    d.internal,
+                    d.arguments.clone(),
+                );
                 v.exchanges.insert(name.as_str().into(), x);
                 if d.durable {
-                    self.journal.out(Output::Store(StoreOp::ExchangeDeclared(ExchangeDef {
-                        name: name.clone(),
-                        vhost: vhost.clone(),
-                        kind: d.kind.clone(),
-                        durable: true,
-                        auto_delete: d.auto_delete,
-                        internal: d.internal,
-                        arguments: d.arguments,
-                    })));
+                    self.journal
+                        .out(Output::Store(StoreOp::ExchangeDeclared(ExchangeDef {
+                            name: name.clone(),
+                            vhost: vhost.clone(),
+                            kind: d.kind.clone(),
+                            durable: true,
+                            auto_delete: d.auto_delete,
+                            internal: d.internal,
+                            arguments: d.arguments,
+                        })));
                 }
                 self.journal.event(|| EventKind::ExchangeDeclared {
                     vhost: vhost.clone(),
@@ -224,14 +263,15 @@ impl Broker {
         }
         for (source, durable, b) in gone {
             if durable {
-                self.journal.out(Output::Store(StoreOp::BindingRemoved(BindingDef {
-                    source: source.to_string(),
-                    vhost: vhost.to_string(),
-                    destination: b.dest.name().to_string(),
-                    destination_type: b.dest.kind().to_string(),
-                    routing_key: b.routing_key.to_string(),
-                    arguments: b.arguments.clone(),
-                })));
+                self.journal
+                    .out(Output::Store(StoreOp::BindingRemoved(BindingDef {
+                        source: source.to_string(),
+                        vhost: vhost.to_string(),
+                        destination: b.dest.name().to_string(),
+                        destination_type: b.dest.kind().to_string(),
+                        routing_key: b.routing_key.to_string(),
+                        arguments: b.arguments.clone(),
+                    })));
             }
         }
         for x in emptied {
@@ -266,7 +306,14 @@ impl Broker {
         }
         self.check_access(conn, Access::Write, "exchange", destination)?;
         self.check_access(conn, Access::Read, "exchange", source)?;
-        self.change_binding(&vhost, source, Dest::Exchange(destination.into()), key, args, bind);
+        self.change_binding(
+            &vhost,
+            source,
+            Dest::Exchange(destination.into()),
+            key,
+            args,
+            bind,
+        );
         if !nowait {
             self.reply(
                 conn,
@@ -282,7 +329,12 @@ impl Broker {
     }
 
     /// Resolves an empty queue name to the channel's last declared queue.
-    pub(crate) fn queue_name(&mut self, conn: ConnId, ch: ChannelId, name: &str) -> Result<String, AmqpError> {
+    pub(crate) fn queue_name(
+        &mut self,
+        conn: ConnId,
+        ch: ChannelId,
+        name: &str,
+    ) -> Result<String, AmqpError> {
         if !name.is_empty() {
             return Ok(name.to_string());
         }
@@ -294,7 +346,12 @@ impl Broker {
     }
 
     /// Finds a queue this connection may use (exclusive queues are their owner's).
-    pub(crate) fn usable_queue(&self, conn: ConnId, vhost: &str, name: &str) -> Result<&Queue, AmqpError> {
+    pub(crate) fn usable_queue(
+        &self,
+        conn: ConnId,
+        vhost: &str,
+        name: &str,
+    ) -> Result<&Queue, AmqpError> {
         let q = self.vhosts[vhost]
             .queues
             .get(name)
@@ -330,23 +387,50 @@ impl Broker {
         self.usable_queue(conn, &vhost, &queue)?;
         self.check_access(conn, Access::Write, "queue", &queue)?;
         self.check_access(conn, Access::Read, "exchange", exchange)?;
-        if bind && self.vhosts[&vhost].exchanges[exchange].kind == ExchangeKind::Headers
+        if bind
+            && self.vhosts[&vhost].exchanges[exchange].kind == ExchangeKind::Headers
             && crate::headers_match::XMatch::from_args(&args).is_none()
         {
-            let shown = args.get("x-match").map(|v| v.to_string()).unwrap_or_default();
+            let shown = args
+                .get("x-match")
+                .map(|v| v.to_string())
+                .unwrap_or_default();
             return Err(AmqpError::precondition(format_args!(
                 "Invalid x-match field value <<\"{shown}\">>; expected all, any, all-with-x, or any-with-x"
             )));
         }
-        self.change_binding(&vhost, exchange, Dest::Queue(queue.as_str().into()), key, args, bind);
+        self.change_binding(
+            &vhost,
+            exchange,
+            Dest::Queue(queue.as_str().into()),
+            key,
+            args,
+            bind,
+        );
         if !nowait || !bind {
-            self.reply(conn, ch, if bind { Reply::QueueBindOk } else { Reply::QueueUnbindOk });
+            self.reply(
+                conn,
+                ch,
+                if bind {
+                    Reply::QueueBindOk
+                } else {
+                    Reply::QueueUnbindOk
+                },
+            );
         }
         Ok(())
     }
 
     /// Adds or removes one binding, with store ops, events and auto-delete.
-    pub(crate) fn change_binding(&mut self, vhost: &str, source: &str, dest: Dest, key: &str, args: FieldTable, bind: bool) {
+    pub(crate) fn change_binding(
+        &mut self,
+        vhost: &str,
+        source: &str,
+        dest: Dest,
+        key: &str,
+        args: FieldTable,
+        bind: bool,
+    ) {
         let Some(v) = self.vhosts.get_mut(vhost) else {
             return;
         };
@@ -390,9 +474,21 @@ impl Broker {
             );
             let vhost = vhost.to_string();
             if bind {
-                EventKind::Bound { vhost, source, destination, destination_type, routing_key }
+                EventKind::Bound {
+                    vhost,
+                    source,
+                    destination,
+                    destination_type,
+                    routing_key,
+                }
             } else {
-                EventKind::Unbound { vhost, source, destination, destination_type, routing_key }
+                EventKind::Unbound {
+                    vhost,
+                    source,
+                    destination,
+                    destination_type,
+                    routing_key,
+                }
             }
         });
         if auto_deleted {
@@ -431,17 +527,29 @@ impl Broker {
         self.check_access(conn, Access::Configure, "queue", &name)?;
         let now = self.journal.now;
         let owner = d.exclusive.then_some(conn);
-        let v = self.vhosts.get_mut(&vhost).ok_or_else(|| AmqpError::not_found("vhost", &vhost, &vhost))?;
+        let v = self
+            .vhosts
+            .get_mut(&vhost)
+            .ok_or_else(|| AmqpError::not_found("vhost", &vhost, &vhost))?;
         let reply = match v.queues.get_mut(name.as_str()) {
             Some(q) => {
                 if q.exclusive_owner != owner {
                     return Err(exclusive_locked(&name, &vhost));
                 }
                 if q.durable != d.durable {
-                    return Err(inequivalent("durable", "queue", &name, &vhost, d.durable, q.durable));
+                    return Err(inequivalent(
+                        "durable", "queue", &name, &vhost, d.durable, q.durable,
+                    ));
                 }
                 if q.auto_delete != d.auto_delete {
-                    return Err(inequivalent("auto_delete", "queue", &name, &vhost, d.auto_delete, q.auto_delete));
+                    return Err(inequivalent(
+                        "auto_delete",
+                        "queue",
+                        &name,
+                        &vhost,
+                        d.auto_delete,
+                        q.auto_delete,
+                    ));
                 }
                 q.check_equivalent_args(&d.arguments, &vhost)?;
                 q.last_used = now;
@@ -474,16 +582,25 @@ impl Broker {
                         )));
                     }
                 }
-                let q = Queue::new(&name, d.durable, owner, d.auto_delete, d.arguments.clone(), args, now);
+                let q = Queue::new(
+                    &name,
+                    d.durable,
+                    owner,
+                    d.auto_delete,
+                    d.arguments.clone(),
+                    args,
+                    now,
+                );
                 v.queues.insert(name.as_str().into(), q);
                 if d.durable && owner.is_none() {
-                    self.journal.out(Output::Store(StoreOp::QueueDeclared(QueueDef {
-                        name: name.clone(),
-                        vhost: vhost.clone(),
-                        durable: true,
-                        auto_delete: d.auto_delete,
-                        arguments: d.arguments,
-                    })));
+                    self.journal
+                        .out(Output::Store(StoreOp::QueueDeclared(QueueDef {
+                            name: name.clone(),
+                            vhost: vhost.clone(),
+                            durable: true,
+                            auto_delete: d.auto_delete,
+                            arguments: d.arguments,
+                        })));
                 }
                 self.journal.event(|| EventKind::QueueDeclared {
                     vhost: vhost.clone(),
@@ -504,21 +621,37 @@ impl Broker {
         Ok(())
     }
 
-    pub(crate) fn queue_purge(&mut self, conn: ConnId, ch: ChannelId, queue: &str, nowait: bool) -> Result<(), AmqpError> {
+    pub(crate) fn queue_purge(
+        &mut self,
+        conn: ConnId,
+        ch: ChannelId,
+        queue: &str,
+        nowait: bool,
+    ) -> Result<(), AmqpError> {
         let vhost = self.vhost_of(conn)?;
         let queue = self.queue_name(conn, ch, queue)?;
         self.usable_queue(conn, &vhost, &queue)?;
         self.check_access(conn, Access::Read, "queue", &queue)?;
         let count = self.purge(&vhost, &queue);
         if !nowait {
-            self.reply(conn, ch, Reply::QueuePurgeOk { message_count: count });
+            self.reply(
+                conn,
+                ch,
+                Reply::QueuePurgeOk {
+                    message_count: count,
+                },
+            );
         }
         Ok(())
     }
 
     /// Drops every ready message of a queue; returns how many.
     pub fn purge(&mut self, vhost: &str, queue: &str) -> u32 {
-        let Some(q) = self.vhosts.get_mut(vhost).and_then(|v| v.queues.get_mut(queue)) else {
+        let Some(q) = self
+            .vhosts
+            .get_mut(vhost)
+            .and_then(|v| v.queues.get_mut(queue))
+        else {
             return 0;
         };
         let count = q.ready.len() as u32;
@@ -568,7 +701,13 @@ impl Broker {
             }
         };
         if !nowait {
-            self.reply(conn, ch, Reply::QueueDeleteOk { message_count: count });
+            self.reply(
+                conn,
+                ch,
+                Reply::QueueDeleteOk {
+                    message_count: count,
+                },
+            );
         }
         Ok(())
     }
@@ -576,12 +715,20 @@ impl Broker {
     /// Deletes a queue: its consumers are cancelled (with a notification), its
     /// bindings removed, its ready messages dropped. Returns the ready count.
     pub fn delete_queue(&mut self, vhost: &str, name: &str, reason: &str) -> u32 {
-        let Some(q) = self.vhosts.get_mut(vhost).and_then(|v| v.queues.remove(name)) else {
+        let Some(q) = self
+            .vhosts
+            .get_mut(vhost)
+            .and_then(|v| v.queues.remove(name))
+        else {
             return 0;
         };
         let count = q.ready.len() as u32;
         for c in q.active.iter().chain(q.blocked.iter()) {
-            if let Some(chan) = self.conns.get_mut(&c.conn).and_then(|k| k.channels.get_mut(&c.channel)) {
+            if let Some(chan) = self
+                .conns
+                .get_mut(&c.conn)
+                .and_then(|k| k.channels.get_mut(&c.channel))
+            {
                 chan.consumers.remove(&c.tag);
             }
             self.journal.out(Output::CancelConsumer {

@@ -59,7 +59,10 @@ impl Broker {
         let vhost = self.vhost_of(conn)?;
         let queue = self.queue_name(conn, ch, queue)?;
         let q = self.usable_queue(conn, &vhost, &queue)?;
-        let (qname, in_use) = (q.name.clone(), q.exclusive_consumer || (exclusive && q.consumer_count() > 0));
+        let (qname, in_use) = (
+            q.name.clone(),
+            q.exclusive_consumer || (exclusive && q.consumer_count() > 0),
+        );
         self.check_access(conn, Access::Read, "queue", &queue)?;
         if in_use {
             return Err(AmqpError::access_refused(format_args!(
@@ -88,7 +91,11 @@ impl Broker {
                 unacked: 0,
             },
         );
-        if let Some(q) = self.vhosts.get_mut(&vhost).and_then(|v| v.queues.get_mut(&qname)) {
+        if let Some(q) = self
+            .vhosts
+            .get_mut(&vhost)
+            .and_then(|v| v.queues.get_mut(&qname))
+        {
             q.active.push_back(ConsumerRef {
                 conn,
                 channel: ch,
@@ -116,7 +123,13 @@ impl Broker {
         Ok(())
     }
 
-    pub(crate) fn basic_cancel(&mut self, conn: ConnId, ch: ChannelId, tag: &str, nowait: bool) -> Result<(), AmqpError> {
+    pub(crate) fn basic_cancel(
+        &mut self,
+        conn: ConnId,
+        ch: ChannelId,
+        tag: &str,
+        nowait: bool,
+    ) -> Result<(), AmqpError> {
         self.channel_mut(conn, ch)?;
         self.remove_consumer(conn, ch, tag, "cancelled by basic.cancel");
         if !nowait {
@@ -134,16 +147,28 @@ impl Broker {
     /// Takes a consumer off its queue (its unacked messages stay with the
     /// channel); deletes an auto-delete queue whose last consumer this was.
     pub(crate) fn remove_consumer(&mut self, conn: ConnId, ch: ChannelId, tag: &str, reason: &str) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let vhost = c.vhost.clone();
-        let Some(chan) = c.channels.get_mut(&ch) else { return };
+        let Some(chan) = c.channels.get_mut(&ch) else {
+            return;
+        };
         let Some((tag, consumer)) = chan.consumers.remove_entry(tag) else {
             return;
         };
-        let Some(q) = self.vhosts.get_mut(&vhost).and_then(|v| v.queues.get_mut(&consumer.queue)) else {
+        let Some(q) = self
+            .vhosts
+            .get_mut(&vhost)
+            .and_then(|v| v.queues.get_mut(&consumer.queue))
+        else {
             return;
         };
-        q.remove_consumer(&ConsumerRef { conn, channel: ch, tag: tag.clone() });
+        q.remove_consumer(&ConsumerRef {
+            conn,
+            channel: ch,
+            tag: tag.clone(),
+        });
         if consumer.exclusive {
             q.exclusive_consumer = false;
         }
@@ -156,7 +181,11 @@ impl Broker {
             reason: reason.to_string(),
         });
         if auto_delete {
-            self.delete_queue(&vhost, &consumer.queue, "auto-delete: its last consumer went away");
+            self.delete_queue(
+                &vhost,
+                &consumer.queue,
+                "auto-delete: its last consumer went away",
+            );
         }
     }
 
@@ -189,7 +218,11 @@ impl Broker {
     /// every consumer is at its limit; then expires what is due at the head.
     pub(crate) fn dispatch(&mut self, vhost: &str, queue: &str) {
         let now = self.journal.now;
-        let Some(q) = self.vhosts.get_mut(vhost).and_then(|v| v.queues.get_mut(queue)) else {
+        let Some(q) = self
+            .vhosts
+            .get_mut(vhost)
+            .and_then(|v| v.queues.get_mut(queue))
+        else {
             return;
         };
         let mut expired = Vec::new();
@@ -203,10 +236,16 @@ impl Broker {
             let mut delivered = false;
             for _ in 0..q.active.len() {
                 let Some(c) = q.active.pop_front() else { break };
-                let Some(chan) = self.conns.get_mut(&c.conn).and_then(|k| k.channels.get_mut(&c.channel)) else {
+                let Some(chan) = self
+                    .conns
+                    .get_mut(&c.conn)
+                    .and_then(|k| k.channels.get_mut(&c.channel))
+                else {
                     continue;
                 };
-                let Some(cons) = chan.consumers.get(&c.tag) else { continue };
+                let Some(cons) = chan.consumers.get(&c.tag) else {
+                    continue;
+                };
                 if !Channel::can_send(chan, cons) {
                     let reason = if cons.prefetch > 0 && cons.unacked >= cons.prefetch as u32 {
                         format!("prefetch {} reached", cons.prefetch)
@@ -247,11 +286,12 @@ impl Broker {
                 });
                 if no_ack {
                     if super::stored(q, &entry.message) {
-                        self.journal.out(Output::Store(crate::protocol::StoreOp::MessageRemoved {
-                            vhost: vhost.to_string(),
-                            queue: queue.to_string(),
-                            msg_id: entry.msg_id,
-                        }));
+                        self.journal
+                            .out(Output::Store(crate::protocol::StoreOp::MessageRemoved {
+                                vhost: vhost.to_string(),
+                                queue: queue.to_string(),
+                                msg_id: entry.msg_id,
+                            }));
                     }
                 } else {
                     if let Some(cons) = chan.consumers.get_mut(&c.tag) {
@@ -276,7 +316,11 @@ impl Broker {
                 break;
             }
         }
-        while q.ready.front().is_some_and(|e| e.expires_at.is_some_and(|x| x <= now)) {
+        while q
+            .ready
+            .front()
+            .is_some_and(|e| e.expires_at.is_some_and(|x| x <= now))
+        {
             expired.extend(q.pop());
         }
         let name = q.name.clone();
@@ -285,7 +329,13 @@ impl Broker {
         }
     }
 
-    pub(crate) fn basic_get(&mut self, conn: ConnId, ch: ChannelId, queue: &str, no_ack: bool) -> Result<(), AmqpError> {
+    pub(crate) fn basic_get(
+        &mut self,
+        conn: ConnId,
+        ch: ChannelId,
+        queue: &str,
+        no_ack: bool,
+    ) -> Result<(), AmqpError> {
         let vhost = self.vhost_of(conn)?;
         let queue = self.queue_name(conn, ch, queue)?;
         self.usable_queue(conn, &vhost, &queue)?;
@@ -294,7 +344,11 @@ impl Broker {
         // Expire first, so a get never hands out a message that is past its TTL.
         self.dispatch(&vhost, &queue);
         self.settle();
-        let Some(q) = self.vhosts.get_mut(&vhost).and_then(|v| v.queues.get_mut(queue.as_str())) else {
+        let Some(q) = self
+            .vhosts
+            .get_mut(&vhost)
+            .and_then(|v| v.queues.get_mut(queue.as_str()))
+        else {
             return Err(AmqpError::not_found("queue", &queue, &vhost));
         };
         q.last_used = now;
@@ -377,8 +431,20 @@ impl Broker {
         Ok(())
     }
 
-    fn settle_one(&mut self, vhost: &str, conn: ConnId, ch: ChannelId, tag: u64, u: Unacked, outcome: Outcome) {
-        let Some(q) = self.vhosts.get_mut(vhost).and_then(|v| v.queues.get_mut(&u.queue)) else {
+    fn settle_one(
+        &mut self,
+        vhost: &str,
+        conn: ConnId,
+        ch: ChannelId,
+        tag: u64,
+        u: Unacked,
+        outcome: Outcome,
+    ) {
+        let Some(q) = self
+            .vhosts
+            .get_mut(vhost)
+            .and_then(|v| v.queues.get_mut(&u.queue))
+        else {
             return; // its queue was deleted; the message went with it
         };
         q.unacked = q.unacked.saturating_sub(1);
@@ -403,7 +469,12 @@ impl Broker {
                     requeue,
                 });
                 if requeue {
-                    self.requeue(vhost, &u.queue, u.entry, "the consumer asked for it to be requeued");
+                    self.requeue(
+                        vhost,
+                        &u.queue,
+                        u.entry,
+                        "the consumer asked for it to be requeued",
+                    );
                 } else {
                     self.dead_letter(vhost, &u.queue, u.entry, "rejected");
                 }
@@ -413,14 +484,27 @@ impl Broker {
 
     /// Returns an unacked message to its queue, marked redelivered; a quorum
     /// queue counts the return and dead-letters past `x-delivery-limit`.
-    pub(crate) fn requeue(&mut self, vhost: &str, queue: &Arc<str>, mut entry: Entry, reason: &str) {
-        let Some(q) = self.vhosts.get_mut(vhost).and_then(|v| v.queues.get_mut(queue)) else {
+    pub(crate) fn requeue(
+        &mut self,
+        vhost: &str,
+        queue: &Arc<str>,
+        mut entry: Entry,
+        reason: &str,
+    ) {
+        let Some(q) = self
+            .vhosts
+            .get_mut(vhost)
+            .and_then(|v| v.queues.get_mut(queue))
+        else {
             return;
         };
         entry.redelivered = true;
         if q.args.kind == QueueType::Quorum {
             entry.delivery_count += 1;
-            if q.args.delivery_limit.is_some_and(|l| entry.delivery_count as u64 > l) {
+            if q.args
+                .delivery_limit
+                .is_some_and(|l| entry.delivery_count as u64 > l)
+            {
                 self.dead_letter(vhost, queue, entry, "delivery_limit");
                 return;
             }
@@ -441,14 +525,22 @@ impl Broker {
     /// Lets consumers of a channel that were skipped at their limit rejoin the
     /// tail of their queues' rings, then dispatches those queues.
     pub(crate) fn unblock(&mut self, conn: ConnId, ch: ChannelId) {
-        let Some(c) = self.conns.get(&conn) else { return };
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
         let vhost = c.vhost.clone();
-        let Some(chan) = c.channels.get(&ch) else { return };
+        let Some(chan) = c.channels.get(&ch) else {
+            return;
+        };
         let mut queues: Vec<Arc<str>> = chan.consumers.values().map(|c| c.queue.clone()).collect();
         queues.sort();
         queues.dedup();
         for qn in &queues {
-            let Some(q) = self.vhosts.get_mut(&vhost).and_then(|v| v.queues.get_mut(qn)) else {
+            let Some(q) = self
+                .vhosts
+                .get_mut(&vhost)
+                .and_then(|v| v.queues.get_mut(qn))
+            else {
                 continue;
             };
             let mut i = 0;
@@ -456,7 +548,10 @@ impl Broker {
                 let r = &q.blocked[i];
                 let free = r.conn == conn
                     && r.channel == ch
-                    && chan.consumers.get(&r.tag).is_some_and(|cons| chan.can_send(cons));
+                    && chan
+                        .consumers
+                        .get(&r.tag)
+                        .is_some_and(|cons| chan.can_send(cons));
                 if free {
                     let r = q.blocked.remove(i);
                     q.active.push_back(r);
@@ -470,7 +565,12 @@ impl Broker {
         }
     }
 
-    pub(crate) fn basic_recover(&mut self, conn: ConnId, ch: ChannelId, requeue: bool) -> Result<(), AmqpError> {
+    pub(crate) fn basic_recover(
+        &mut self,
+        conn: ConnId,
+        ch: ChannelId,
+        requeue: bool,
+    ) -> Result<(), AmqpError> {
         if !requeue {
             return Err(AmqpError::new(ReplyCode::NotImplemented, "requeue=false"));
         }
@@ -482,22 +582,37 @@ impl Broker {
 
     /// Requeues every unacked message of a channel (recover, channel close).
     pub(crate) fn requeue_channel(&mut self, conn: ConnId, ch: ChannelId, reason: &str) {
-        let Ok(vhost) = self.vhost_of(conn) else { return };
-        let Ok(chan) = self.channel_mut(conn, ch) else { return };
+        let Ok(vhost) = self.vhost_of(conn) else {
+            return;
+        };
+        let Ok(chan) = self.channel_mut(conn, ch) else {
+            return;
+        };
         let tags: Vec<u64> = chan.unacked.keys().copied().collect();
         let taken = take_unacked(chan, &tags);
         for (_, u) in taken {
-            if let Some(q) = self.vhosts.get_mut(&vhost).and_then(|v| v.queues.get_mut(&u.queue)) {
+            if let Some(q) = self
+                .vhosts
+                .get_mut(&vhost)
+                .and_then(|v| v.queues.get_mut(&u.queue))
+            {
                 q.unacked = q.unacked.saturating_sub(1);
             }
             self.requeue(&vhost, &u.queue, u.entry, reason);
         }
     }
 
-    pub(crate) fn confirm_select(&mut self, conn: ConnId, ch: ChannelId, nowait: bool) -> Result<(), AmqpError> {
+    pub(crate) fn confirm_select(
+        &mut self,
+        conn: ConnId,
+        ch: ChannelId,
+        nowait: bool,
+    ) -> Result<(), AmqpError> {
         let chan = self.channel_mut(conn, ch)?;
         if chan.tx.is_some() {
-            return Err(AmqpError::precondition("cannot switch from tx to confirm mode"));
+            return Err(AmqpError::precondition(
+                "cannot switch from tx to confirm mode",
+            ));
         }
         chan.confirm = true;
         if !nowait {
@@ -509,7 +624,9 @@ impl Broker {
     pub(crate) fn tx_select(&mut self, conn: ConnId, ch: ChannelId) -> Result<(), AmqpError> {
         let chan = self.channel_mut(conn, ch)?;
         if chan.confirm {
-            return Err(AmqpError::precondition("cannot switch from confirm to tx mode"));
+            return Err(AmqpError::precondition(
+                "cannot switch from confirm to tx mode",
+            ));
         }
         chan.tx.get_or_insert_with(Vec::new);
         self.reply(conn, ch, Reply::TxSelectOk);

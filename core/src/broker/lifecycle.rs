@@ -3,7 +3,9 @@
 
 use super::state::{Channel, Connection};
 use super::{Broker, Permission, Vhost};
-use crate::definitions::{BindingDef, Definitions, ExchangeDef, PermissionDef, QueueDef, UserDef, VhostDef};
+use crate::definitions::{
+    BindingDef, Definitions, ExchangeDef, PermissionDef, QueueDef, UserDef, VhostDef,
+};
 use crate::error::{AmqpError, ReplyCode};
 use crate::events::EventKind;
 use crate::exchange::{Dest, Exchange, ExchangeKind};
@@ -15,7 +17,13 @@ use std::sync::Arc;
 impl Broker {
     /// Checks a login. `mechanism` is named in the refusal, as RabbitMQ does;
     /// `loopback` says whether the peer is on this host (guest may only log in from there).
-    pub fn authenticate(&self, mechanism: &str, user: &str, password: &str, loopback: bool) -> Result<(), AmqpError> {
+    pub fn authenticate(
+        &self,
+        mechanism: &str,
+        user: &str,
+        password: &str,
+        loopback: bool,
+    ) -> Result<(), AmqpError> {
         let ok = self
             .users
             .get(user)
@@ -31,12 +39,24 @@ impl Broker {
     }
 
     /// connection.open: the vhost must exist and the user have some permission on it.
-    pub fn handle_connection_open(&mut self, now: Millis, conn: ConnId, user: &str, vhost: &str) -> Result<(), AmqpError> {
+    pub fn handle_connection_open(
+        &mut self,
+        now: Millis,
+        conn: ConnId,
+        user: &str,
+        vhost: &str,
+    ) -> Result<(), AmqpError> {
         self.journal.now = now;
         if !self.vhosts.contains_key(vhost) {
-            return Err(AmqpError::new(ReplyCode::NotAllowed, format_args!("vhost {vhost} not found")));
+            return Err(AmqpError::new(
+                ReplyCode::NotAllowed,
+                format_args!("vhost {vhost} not found"),
+            ));
         }
-        if !self.permissions.contains_key(&(user.to_string(), vhost.to_string())) {
+        if !self
+            .permissions
+            .contains_key(&(user.to_string(), vhost.to_string()))
+        {
             return Err(AmqpError::new(
                 ReplyCode::NotAllowed,
                 format_args!("access to vhost '{vhost}' refused for user '{user}'"),
@@ -67,15 +87,26 @@ impl Broker {
         self.settle();
     }
 
-    pub fn handle_channel_open(&mut self, now: Millis, conn: ConnId, ch: ChannelId) -> Result<(), AmqpError> {
+    pub fn handle_channel_open(
+        &mut self,
+        now: Millis,
+        conn: ConnId,
+        ch: ChannelId,
+    ) -> Result<(), AmqpError> {
         self.journal.now = now;
-        let c = self.conns.get_mut(&conn).ok_or_else(|| AmqpError::new(ReplyCode::ChannelError, "connection not open"))?;
+        let c = self
+            .conns
+            .get_mut(&conn)
+            .ok_or_else(|| AmqpError::new(ReplyCode::ChannelError, "connection not open"))?;
         if c.channels.contains_key(&ch) {
             // A connection error: the shell closes the connection with it.
-            return Err(AmqpError::new(ReplyCode::ChannelError, "second 'channel.open' seen").on((20, 10)));
+            return Err(
+                AmqpError::new(ReplyCode::ChannelError, "second 'channel.open' seen").on((20, 10)),
+            );
         }
         c.channels.insert(ch, Channel::new());
-        self.journal.event(|| EventKind::ChannelOpened { conn, channel: ch });
+        self.journal
+            .event(|| EventKind::ChannelOpened { conn, channel: ch });
         Ok(())
     }
 
@@ -88,7 +119,9 @@ impl Broker {
 
     /// Whether a channel is open, for shells that must tell frames on unknown channels apart.
     pub fn channel_is_open(&self, conn: ConnId, ch: ChannelId) -> bool {
-        self.conns.get(&conn).is_some_and(|c| c.channels.contains_key(&ch))
+        self.conns
+            .get(&conn)
+            .is_some_and(|c| c.channels.contains_key(&ch))
     }
 
     /// Cancels a channel's consumers and requeues its unacked messages.
@@ -114,7 +147,9 @@ impl Broker {
     }
 
     fn drop_connection(&mut self, conn: ConnId, reason: &str) {
-        let Some(c) = self.conns.get(&conn) else { return };
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
         let vhost = c.vhost.clone();
         let chans: Vec<ChannelId> = c.channels.keys().copied().collect();
         for ch in chans {
@@ -153,7 +188,8 @@ impl Broker {
         });
         if err.is_connection_error() {
             self.drop_connection(conn, &err.text);
-            self.journal.out(Output::ConnectionClose { conn, error: err });
+            self.journal
+                .out(Output::ConnectionClose { conn, error: err });
         } else {
             self.close_channel_state(conn, ch, &err.text);
             self.journal.out(Output::ChannelClose {
@@ -197,10 +233,18 @@ impl Broker {
         let mut unused = Vec::new();
         for (vn, v) in &self.vhosts {
             for q in v.queues.values() {
-                if q.ready.front().and_then(|e| e.expires_at).is_some_and(|t| t <= now) {
+                if q.ready
+                    .front()
+                    .and_then(|e| e.expires_at)
+                    .is_some_and(|t| t <= now)
+                {
                     heads.push((vn.clone(), q.name.clone()));
                 }
-                if q.consumer_count() == 0 && q.args.expires.is_some_and(|x| q.last_used.saturating_add(x) <= now) {
+                if q.consumer_count() == 0
+                    && q.args
+                        .expires
+                        .is_some_and(|x| q.last_used.saturating_add(x) <= now)
+                {
                     unused.push((vn.clone(), q.name.clone()));
                 }
             }
@@ -226,12 +270,15 @@ impl Broker {
         }
         self.settle();
         // Nothing can be sent to connections that are gone.
-        self.journal.outputs.retain(|o| matches!(o, Output::Store(_)));
+        self.journal
+            .outputs
+            .retain(|o| matches!(o, Output::Store(_)));
         let mut queues_kept = 0;
         let mut messages_kept = 0;
         for v in self.vhosts.values_mut() {
             v.exchanges.retain(|_, x| x.durable);
-            v.queues.retain(|_, q| q.durable && q.exclusive_owner.is_none());
+            v.queues
+                .retain(|_, q| q.durable && q.exclusive_owner.is_none());
             for q in v.queues.values_mut() {
                 q.ready.retain(|e| e.message.properties.is_persistent());
                 q.ready_bytes = q.ready.iter().map(|e| e.message.body_size()).sum();
@@ -243,7 +290,8 @@ impl Broker {
                 queues_kept += 1;
                 messages_kept += q.ready.len();
             }
-            let names: Vec<(Arc<str>, bool)> = v.exchanges.keys().map(|k| (k.clone(), true)).collect();
+            let names: Vec<(Arc<str>, bool)> =
+                v.exchanges.keys().map(|k| (k.clone(), true)).collect();
             let queues: Vec<Arc<str>> = v.queues.keys().cloned().collect();
             for x in v.exchanges.values_mut() {
                 let dead: Vec<Dest> = x
@@ -268,14 +316,25 @@ impl Broker {
     // ---- durable definitions ------------------------------------------------
 
     pub fn add_vhost(&mut self, name: &str) {
-        self.vhosts.entry(name.to_string()).or_insert_with(Vhost::new);
+        self.vhosts
+            .entry(name.to_string())
+            .or_insert_with(Vhost::new);
     }
 
     /// Deletes a vhost; its connections are closed with 320 CONNECTION_FORCED.
     pub fn delete_vhost(&mut self, now: Millis, name: &str) -> bool {
-        let conns: Vec<ConnId> = self.conns.values().filter(|c| c.vhost == name).map(|c| c.id).collect();
+        let conns: Vec<ConnId> = self
+            .conns
+            .values()
+            .filter(|c| c.vhost == name)
+            .map(|c| c.id)
+            .collect();
         for c in conns {
-            self.close_connection(now, c, AmqpError::new(ReplyCode::ConnectionForced, "vhost is down"));
+            self.close_connection(
+                now,
+                c,
+                AmqpError::new(ReplyCode::ConnectionForced, "vhost is down"),
+            );
         }
         self.permissions.retain(|(_, v), _| v != name);
         self.vhosts.remove(name).is_some()
@@ -304,11 +363,14 @@ impl Broker {
     }
 
     pub fn set_permissions(&mut self, p: PermissionDef) {
-        self.permissions.insert((p.user.clone(), p.vhost.clone()), Permission::new(p));
+        self.permissions
+            .insert((p.user.clone(), p.vhost.clone()), Permission::new(p));
     }
 
     pub fn clear_permissions(&mut self, user: &str, vhost: &str) -> bool {
-        self.permissions.remove(&(user.to_string(), vhost.to_string())).is_some()
+        self.permissions
+            .remove(&(user.to_string(), vhost.to_string()))
+            .is_some()
     }
 
     pub fn permissions(&self) -> Vec<PermissionDef> {
@@ -341,13 +403,25 @@ impl Broker {
 
     pub fn define_exchange(&mut self, x: &ExchangeDef) -> Result<(), AmqpError> {
         let kind = ExchangeKind::parse(&x.kind).ok_or_else(|| {
-            AmqpError::new(ReplyCode::CommandInvalid, format_args!("unknown exchange type '{}'", x.kind))
+            AmqpError::new(
+                ReplyCode::CommandInvalid,
+                format_args!("unknown exchange type '{}'", x.kind),
+            )
         })?;
         self.add_vhost(&x.vhost);
         if let Some(v) = self.vhosts.get_mut(&x.vhost) {
-            v.exchanges.entry(x.name.as_str().into()).or_insert_with(|| {
-                Exchange::new(&x.name, kind, x.durable, x.auto_delete, x.internal, x.arguments.clone())
-            });
+            v.exchanges
+                .entry(x.name.as_str().into())
+                .or_insert_with(|| {
+                    Exchange::new(
+                        &x.name,
+                        kind,
+                        x.durable,
+                        x.auto_delete,
+                        x.internal,
+                        x.arguments.clone(),
+                    )
+                });
         }
         Ok(())
     }
@@ -358,17 +432,27 @@ impl Broker {
         self.add_vhost(&q.vhost);
         if let Some(v) = self.vhosts.get_mut(&q.vhost) {
             v.queues.entry(q.name.as_str().into()).or_insert_with(|| {
-                Queue::new(&q.name, q.durable, None, q.auto_delete, q.arguments.clone(), args, now)
+                Queue::new(
+                    &q.name,
+                    q.durable,
+                    None,
+                    q.auto_delete,
+                    q.arguments.clone(),
+                    args,
+                    now,
+                )
             });
         }
         Ok(())
     }
 
     pub fn define_binding(&mut self, b: &BindingDef) -> Result<(), AmqpError> {
-        let v = self
-            .vhosts
-            .get_mut(&b.vhost)
-            .ok_or_else(|| AmqpError::new(ReplyCode::NotAllowed, format_args!("vhost {} not found", b.vhost)))?;
+        let v = self.vhosts.get_mut(&b.vhost).ok_or_else(|| {
+            AmqpError::new(
+                ReplyCode::NotAllowed,
+                format_args!("vhost {} not found", b.vhost),
+            )
+        })?;
         let dest = if b.destination_type == "exchange" {
             if !v.exchanges.contains_key(b.destination.as_str()) {
                 return Err(AmqpError::not_found("exchange", &b.destination, &b.vhost));
@@ -394,7 +478,11 @@ impl Broker {
             rabbit_version: Some(crate::RABBITMQ_VERSION.to_string()),
             rabbitmq_version: Some(crate::RABBITMQ_VERSION.to_string()),
             users: self.users(),
-            vhosts: self.vhosts.keys().map(|n| VhostDef { name: n.clone() }).collect(),
+            vhosts: self
+                .vhosts
+                .keys()
+                .map(|n| VhostDef { name: n.clone() })
+                .collect(),
             permissions: self.permissions(),
             ..Definitions::default()
         };
@@ -414,7 +502,10 @@ impl Broker {
                 });
                 for b in x.bindings() {
                     let durable_dest = match &b.dest {
-                        Dest::Queue(q) => v.queues.get(q).is_some_and(|q| q.durable && q.exclusive_owner.is_none()),
+                        Dest::Queue(q) => v
+                            .queues
+                            .get(q)
+                            .is_some_and(|q| q.durable && q.exclusive_owner.is_none()),
                         Dest::Exchange(e) => v.exchanges.get(e).is_some_and(|e| e.durable),
                     };
                     if durable_dest {
@@ -446,10 +537,21 @@ impl Broker {
 
     /// Puts a stored persistent message back in its queue at start-up.
     /// `msg_id`s above every recovered one are used for new messages.
-    pub fn recover_message(&mut self, vhost: &str, queue: &str, msg_id: u64, message: Arc<Message>, redelivered: bool) {
+    pub fn recover_message(
+        &mut self,
+        vhost: &str,
+        queue: &str,
+        msg_id: u64,
+        message: Arc<Message>,
+        redelivered: bool,
+    ) {
         self.next_msg_id = self.next_msg_id.max(msg_id + 1);
         let now = self.journal.now;
-        let Some(q) = self.vhosts.get_mut(vhost).and_then(|v| v.queues.get_mut(queue)) else {
+        let Some(q) = self
+            .vhosts
+            .get_mut(vhost)
+            .and_then(|v| v.queues.get_mut(queue))
+        else {
             return;
         };
         let entry = Entry {

@@ -12,7 +12,9 @@ mod lifecycle;
 mod publish;
 mod state;
 
-pub use inspect::{BindingInfo, ChannelInfo, ConnectionInfo, ConsumerInfo, ExchangeInfo, QueueInfo};
+pub use inspect::{
+    BindingInfo, ChannelInfo, ConnectionInfo, ConsumerInfo, ExchangeInfo, QueueInfo,
+};
 
 use crate::auth::{self, Access};
 use crate::definitions::{PermissionDef, UserDef};
@@ -103,7 +105,8 @@ impl Permission {
             Access::Write => (&self.write, &self.def.write),
             Access::Read => (&self.read, &self.def.read),
         };
-        pattern == ".*" || (!pattern.is_empty() && re.as_ref().is_some_and(|r| r.is_match(resource)))
+        pattern == ".*"
+            || (!pattern.is_empty() && re.as_ref().is_some_and(|r| r.is_match(resource)))
     }
 }
 
@@ -222,13 +225,14 @@ impl Broker {
         let result = match self.channel_mut(conn, channel) {
             Err(e) => Err(e),
             Ok(ch) => match &mut ch.tx {
-                Some(held) if matches!(
-                    cmd,
-                    Command::BasicPublish { .. }
-                        | Command::BasicAck { .. }
-                        | Command::BasicNack { .. }
-                        | Command::BasicReject { .. }
-                ) =>
+                Some(held)
+                    if matches!(
+                        cmd,
+                        Command::BasicPublish { .. }
+                            | Command::BasicAck { .. }
+                            | Command::BasicNack { .. }
+                            | Command::BasicReject { .. }
+                    ) =>
                 {
                     held.push(cmd);
                     Ok(())
@@ -279,14 +283,32 @@ impl Broker {
                 routing_key,
                 nowait,
                 arguments,
-            } => self.exchange_bind(conn, ch, &destination, &source, &routing_key, arguments, nowait, true),
+            } => self.exchange_bind(
+                conn,
+                ch,
+                &destination,
+                &source,
+                &routing_key,
+                arguments,
+                nowait,
+                true,
+            ),
             Command::ExchangeUnbind {
                 destination,
                 source,
                 routing_key,
                 nowait,
                 arguments,
-            } => self.exchange_bind(conn, ch, &destination, &source, &routing_key, arguments, nowait, false),
+            } => self.exchange_bind(
+                conn,
+                ch,
+                &destination,
+                &source,
+                &routing_key,
+                arguments,
+                nowait,
+                false,
+            ),
             Command::QueueDeclare {
                 queue,
                 passive,
@@ -314,13 +336,31 @@ impl Broker {
                 routing_key,
                 nowait,
                 arguments,
-            } => self.queue_bind(conn, ch, &queue, &exchange, &routing_key, arguments, nowait, true),
+            } => self.queue_bind(
+                conn,
+                ch,
+                &queue,
+                &exchange,
+                &routing_key,
+                arguments,
+                nowait,
+                true,
+            ),
             Command::QueueUnbind {
                 queue,
                 exchange,
                 routing_key,
                 arguments,
-            } => self.queue_bind(conn, ch, &queue, &exchange, &routing_key, arguments, false, false),
+            } => self.queue_bind(
+                conn,
+                ch,
+                &queue,
+                &exchange,
+                &routing_key,
+                arguments,
+                false,
+                false,
+            ),
             Command::QueuePurge { queue, nowait } => self.queue_purge(conn, ch, &queue, nowait),
             Command::QueueDelete {
                 queue,
@@ -356,7 +396,15 @@ impl Broker {
                 if immediate {
                     return Err(AmqpError::new(ReplyCode::NotImplemented, "immediate=true"));
                 }
-                self.basic_publish(conn, ch, &exchange, &routing_key, mandatory, properties, body)
+                self.basic_publish(
+                    conn,
+                    ch,
+                    &exchange,
+                    &routing_key,
+                    mandatory,
+                    properties,
+                    body,
+                )
             }
             Command::BasicGet { queue, no_ack } => self.basic_get(conn, ch, &queue, no_ack),
             Command::BasicAck {
@@ -366,12 +414,24 @@ impl Broker {
             Command::BasicReject {
                 delivery_tag,
                 requeue,
-            } => self.settle_deliveries(conn, ch, delivery_tag, false, deliver::Outcome::Reject { requeue }),
+            } => self.settle_deliveries(
+                conn,
+                ch,
+                delivery_tag,
+                false,
+                deliver::Outcome::Reject { requeue },
+            ),
             Command::BasicNack {
                 delivery_tag,
                 multiple,
                 requeue,
-            } => self.settle_deliveries(conn, ch, delivery_tag, multiple, deliver::Outcome::Reject { requeue }),
+            } => self.settle_deliveries(
+                conn,
+                ch,
+                delivery_tag,
+                multiple,
+                deliver::Outcome::Reject { requeue },
+            ),
             Command::BasicRecover { requeue } => self.basic_recover(conn, ch, requeue),
             Command::ConfirmSelect { nowait } => self.confirm_select(conn, ch, nowait),
             Command::ChannelFlow { active } => {
@@ -403,7 +463,12 @@ impl Broker {
         }
     }
 
-    pub(crate) fn reply(&mut self, conn: ConnId, channel: ChannelId, reply: crate::protocol::Reply) {
+    pub(crate) fn reply(
+        &mut self,
+        conn: ConnId,
+        channel: ChannelId,
+        reply: crate::protocol::Reply,
+    ) {
         self.journal.out(Output::Reply {
             conn,
             channel,
@@ -417,7 +482,11 @@ impl Broker {
             .ok_or_else(|| AmqpError::new(ReplyCode::ChannelError, "connection not open"))
     }
 
-    pub(crate) fn channel_mut(&mut self, conn: ConnId, ch: ChannelId) -> Result<&mut Channel, AmqpError> {
+    pub(crate) fn channel_mut(
+        &mut self,
+        conn: ConnId,
+        ch: ChannelId,
+    ) -> Result<&mut Channel, AmqpError> {
         self.conns
             .get_mut(&conn)
             .and_then(|c| c.channels.get_mut(&ch))
@@ -485,7 +554,10 @@ fn summarize(cmd: &Command) -> String {
         Command::BasicAck {
             delivery_tag,
             multiple,
-        } => format!("tag {delivery_tag}{}", if *multiple { " multiple" } else { "" }),
+        } => format!(
+            "tag {delivery_tag}{}",
+            if *multiple { " multiple" } else { "" }
+        ),
         Command::BasicNack {
             delivery_tag,
             requeue,

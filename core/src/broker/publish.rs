@@ -164,7 +164,13 @@ impl Broker {
 
     /// Routes a message from `exchange` through exchange-to-exchange bindings
     /// (each exchange visited once) and alternate exchanges, to a set of queues.
-    pub(crate) fn route(&self, vhost: &str, exchange: &str, keys: &[&str], msg: &Message) -> Routing {
+    pub(crate) fn route(
+        &self,
+        vhost: &str,
+        exchange: &str,
+        keys: &[&str],
+        msg: &Message,
+    ) -> Routing {
         let mut routing = Routing {
             queues: Vec::new(),
             why: Vec::new(),
@@ -179,9 +185,9 @@ impl Broker {
                     if !routing.queues.contains(name) {
                         routing.queues.push(name.clone());
                         if explain {
-                            routing
-                                .why
-                                .push(format!("default exchange: routing key '{k}' names the queue"));
+                            routing.why.push(format!(
+                                "default exchange: routing key '{k}' names the queue"
+                            ));
                         }
                     }
                 }
@@ -239,9 +245,19 @@ impl Broker {
 
     /// Puts a routed message on a queue, applying max-length rules, and
     /// dispatches it at once.
-    pub(crate) fn enqueue(&mut self, vhost: &str, queue: &Arc<str>, msg_id: u64, message: Arc<Message>) -> Enqueued {
+    pub(crate) fn enqueue(
+        &mut self,
+        vhost: &str,
+        queue: &Arc<str>,
+        msg_id: u64,
+        message: Arc<Message>,
+    ) -> Enqueued {
         let now = self.journal.now;
-        let Some(q) = self.vhosts.get_mut(vhost).and_then(|v| v.queues.get_mut(queue)) else {
+        let Some(q) = self
+            .vhosts
+            .get_mut(vhost)
+            .and_then(|v| v.queues.get_mut(queue))
+        else {
             return Enqueued::Refused;
         };
         let entry = Entry {
@@ -303,7 +319,13 @@ impl Broker {
     /// A message leaves `queue` for good (rejected, expired, over max-length,
     /// over the delivery limit): removed from the store, and re-published to
     /// the dead-letter exchange at the end of the step if the queue has one.
-    pub(crate) fn dead_letter(&mut self, vhost: &str, queue: &Arc<str>, entry: Entry, reason: &'static str) {
+    pub(crate) fn dead_letter(
+        &mut self,
+        vhost: &str,
+        queue: &Arc<str>,
+        entry: Entry,
+        reason: &'static str,
+    ) {
         self.pending.push_back(Pending::DeadLetter {
             vhost: vhost.to_string(),
             queue: queue.clone(),
@@ -358,7 +380,14 @@ impl Broker {
             exchange: dlx.clone(),
         });
         let Some(dlx) = dlx else { return };
-        let message = dead_lettered_message(&entry.message, queue, reason, &dlx, dlrk.as_deref(), self.journal.now);
+        let message = dead_lettered_message(
+            &entry.message,
+            queue,
+            reason,
+            &dlx,
+            dlrk.as_deref(),
+            self.journal.now,
+        );
         let mut keys: Vec<&str> = vec![&message.routing_key];
         if dlrk.is_none() {
             header_keys(&message.properties, "CC", &mut keys);
@@ -467,12 +496,23 @@ fn dead_lettered_message(
 }
 
 /// Words for why a binding matched, e.g. "binding 'kern.*' matched: '*' took 'critical'".
-fn explain_match(exchange: &str, kind: ExchangeKind, b: &crate::exchange::Binding, keys: &[&str]) -> String {
+fn explain_match(
+    exchange: &str,
+    kind: ExchangeKind,
+    b: &crate::exchange::Binding,
+    keys: &[&str],
+) -> String {
     let to = format!("{} '{}'", b.dest.kind(), b.dest.name());
     match kind {
         ExchangeKind::Fanout => format!("fanout '{exchange}' copies to every binding: {to}"),
-        ExchangeKind::Headers => format!("headers of the message satisfied binding {} → {to}", b.arguments),
-        ExchangeKind::Direct => format!("binding key '{}' equals the routing key → {to}", b.routing_key),
+        ExchangeKind::Headers => format!(
+            "headers of the message satisfied binding {} → {to}",
+            b.arguments
+        ),
+        ExchangeKind::Direct => format!(
+            "binding key '{}' equals the routing key → {to}",
+            b.routing_key
+        ),
         ExchangeKind::Topic => {
             for k in keys {
                 if let Some(took) = topic::explain(&b.routing_key, k) {
@@ -490,7 +530,11 @@ fn explain_match(exchange: &str, kind: ExchangeKind, b: &crate::exchange::Bindin
                     return if parts.is_empty() {
                         format!("binding '{}' equals '{k}' → {to}", b.routing_key)
                     } else {
-                        format!("binding '{}' matched '{k}': {} → {to}", b.routing_key, parts.join(", "))
+                        format!(
+                            "binding '{}' matched '{k}': {} → {to}",
+                            b.routing_key,
+                            parts.join(", ")
+                        )
                     };
                 }
             }

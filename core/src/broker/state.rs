@@ -65,6 +65,7 @@ impl Channel {
     pub fn can_send(&self, c: &Consumer) -> bool {
         c.no_ack
             || ((c.prefetch == 0 || c.unacked < c.prefetch as u32)
-                && (self.global_prefetch == 0 || self.consumer_unacked < self.global_prefetch as u32))
+                && (self.global_prefetch == 0
+                    || self.consumer_unacked < self.global_prefetch as u32))
     }
 }
