@@ -347,7 +347,9 @@ pub struct Message {
     /// The exchange it was published to (what consumers see in `basic.deliver`).
     pub exchange: Arc<str>,
     pub routing_key: Arc<str>,
-    pub properties: BasicProperties,
+    /// Shared: most messages carry no properties, and those all point at one
+    /// empty set (see [`Message::new`]), which keeps a queued message small.
+    pub properties: Arc<BasicProperties>,
     pub body: Bytes,
 }
 
@@ -361,7 +363,7 @@ impl Message {
         Arc::new(Message {
             exchange: exchange.into(),
             routing_key: routing_key.into(),
-            properties,
+            properties: Arc::new(properties),
             body: body.into(),
         })
     }

@@ -30,7 +30,7 @@ fn is_expired(e: &Entry, now: Millis) -> bool {
 fn as_delivered(kind: QueueType, e: &Entry) -> Arc<Message> {
     if kind == QueueType::Quorum && e.delivery_count > 0 {
         let mut m = (*e.message).clone();
-        m.properties
+        Arc::make_mut(&mut m.properties)
             .headers
             .get_or_insert_with(Default::default)
             .insert("x-delivery-count", FieldValue::I64(e.delivery_count as i64));

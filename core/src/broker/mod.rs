@@ -9,6 +9,7 @@ mod declare;
 mod deliver;
 mod inspect;
 mod lifecycle;
+mod names;
 mod publish;
 mod state;
 
@@ -167,6 +168,7 @@ pub struct Broker {
     pub(crate) next_msg_id: u64,
     pub(crate) journal: Journal,
     pub(crate) pending: VecDeque<Pending>,
+    pub(crate) names: names::Names,
 }
 
 impl Broker {
@@ -183,6 +185,7 @@ impl Broker {
                 ..Journal::default()
             },
             pending: VecDeque::new(),
+            names: names::Names::default(),
         };
         if config.default_user {
             b.add_vhost("/");

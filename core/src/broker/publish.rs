@@ -90,9 +90,12 @@ impl Broker {
             }
         }
         let message = Arc::new(Message {
-            exchange: exchange.into(),
-            routing_key: routing_key.into(),
-            properties,
+            exchange: match self.vhosts[&vhost].exchanges.get_key_value(exchange) {
+                Some((name, _)) => name.clone(),
+                None => self.names.default_exchange(),
+            },
+            routing_key: self.names.routing_key(routing_key),
+            properties: self.names.properties(properties),
             body,
         });
         self.journal.event(|| EventKind::Published {
@@ -435,7 +438,7 @@ fn dead_lettered_message(
     dlrk: Option<&str>,
     now: u64,
 ) -> Arc<Message> {
-    let mut props = m.properties.clone();
+    let mut props = (*m.properties).clone();
     let mut headers = props.headers.take().unwrap_or_default();
     let mut deaths = match headers.remove("x-death") {
         Some(FieldValue::Array(d)) => d,
@@ -490,7 +493,7 @@ fn dead_lettered_message(
     Arc::new(Message {
         exchange: dlx.into(),
         routing_key: dlrk.map(Arc::from).unwrap_or_else(|| m.routing_key.clone()),
-        properties: props,
+        properties: Arc::new(props),
         body: m.body.clone(),
     })
 }

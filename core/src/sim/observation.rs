@@ -4,6 +4,7 @@
 use crate::protocol::Millis;
 use crate::types::{BasicProperties, Message};
 use serde::Serialize;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -18,7 +19,7 @@ pub enum Observation {
         exchange: String,
         routing_key: String,
         body: String,
-        properties: BasicProperties,
+        properties: Arc<BasicProperties>,
     },
     Got {
         at: Millis,
@@ -30,7 +31,7 @@ pub enum Observation {
         exchange: String,
         routing_key: String,
         body: String,
-        properties: BasicProperties,
+        properties: Arc<BasicProperties>,
     },
     GetEmpty {
         at: Millis,
