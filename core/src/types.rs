@@ -292,8 +292,61 @@ impl<'de> Deserialize<'de> for FieldTable {
     }
 }
 
+// In the JSON Schema of scenario files a field value is any JSON value, and a
+// field table an object of them (see `FieldValue::from_json`).
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for FieldValue {
+    fn schema_name() -> String {
+        "FieldValue".to_string()
+    }
+
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        schemars::schema::SchemaObject {
+            metadata: Some(Box::new(schemars::schema::Metadata {
+                description: Some(
+                    "An AMQP field value, written as plain JSON: a string (longstr), an integer \
+                     (signed 32-bit if it fits, else 64-bit), a float, a boolean, null (void), \
+                     an array or an object (a nested table)."
+                        .to_string(),
+                ),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+        .into()
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for FieldTable {
+    fn schema_name() -> String {
+        "FieldTable".to_string()
+    }
+
+    fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        use schemars::schema::{InstanceType, Metadata, ObjectValidation, SchemaObject};
+        SchemaObject {
+            metadata: Some(Box::new(Metadata {
+                description: Some(
+                    "An AMQP field table (arguments, headers): an object of field values."
+                        .to_string(),
+                ),
+                ..Default::default()
+            })),
+            instance_type: Some(InstanceType::Object.into()),
+            object: Some(Box::new(ObjectValidation {
+                additional_properties: Some(Box::new(gen.subschema_for::<FieldValue>())),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+        .into()
+    }
+}
+
 /// The 14 properties of `basic` content, carried intact from publisher to consumer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct BasicProperties {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -67,6 +67,11 @@ const STEPS: &[Step] = &[
             WASM_TARGET,
         ]),
     },
+    // Same scenario, same trace in wasm and native; wasm routing within 2x of native.
+    Step {
+        name: "wasm determinism",
+        action: Action::Script("tests/wasm/check.sh"),
+    },
     Step {
         name: "acceptance",
         action: Action::Script("tests/acceptance.sh"),

@@ -7,9 +7,13 @@
 
 mod expect;
 mod load;
+#[cfg(feature = "schema")]
+mod schema;
 
 pub use expect::{check, CheckReport, Failure};
 pub use load::{parse, ScenarioError};
+#[cfg(feature = "schema")]
+pub use schema::{json_schema, json_schema_text};
 
 use crate::protocol::Millis;
 use crate::types::{BasicProperties, FieldTable};
@@ -18,7 +22,9 @@ use serde::{Deserialize, Serialize};
 /// The version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// A scenario file: see `docs/scenario-format.md`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Format version; must be 1.
@@ -45,6 +51,7 @@ pub struct Scenario {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
     #[serde(default)]
@@ -76,6 +83,7 @@ fn one() -> u32 {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeSpec {
     pub name: String,
@@ -92,6 +100,7 @@ pub struct ExchangeSpec {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct QueueSpec {
     pub name: String,
@@ -104,6 +113,7 @@ pub struct QueueSpec {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BindingSpec {
     pub source: String,
@@ -118,6 +128,7 @@ pub struct BindingSpec {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
     pub name: String,
@@ -144,6 +155,7 @@ pub struct Step {
 
 /// What a consumer does with each message it is given.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OnMessage {
     /// basic.ack once processing is done (ignored with auto_ack).
@@ -159,6 +171,7 @@ pub enum OnMessage {
 
 /// How an RPC server computes its reply from a request body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReplyWith {
     /// The n-th Fibonacci number, as in the RPC tutorial.
@@ -172,6 +185,7 @@ pub enum ReplyWith {
 // Publish carries its properties inline; scenarios are small, boxing buys nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
     ExchangeDeclare {
@@ -352,6 +366,7 @@ pub enum Action {
 
 /// How received bodies are compared.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Order {
     /// Same bodies in the same order.
@@ -363,6 +378,7 @@ pub enum Order {
 
 /// What must be observed, named by `expect`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "expect", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Expectation {
     /// Every message body the client was given (deliveries and gets), in order.

@@ -37,6 +37,25 @@ enum Task {
     },
 }
 
+/// Runs a scenario to the end and renders its trace as `warren scenario run`
+/// prints it. The same text on every platform is the determinism guarantee
+/// (checked against the wasm build by `tests/wasm`).
+pub fn render_run(scenario: Scenario) -> String {
+    let mut out = format!("scenario '{}'", scenario.name);
+    if !scenario.description.is_empty() {
+        out.push_str(": ");
+        out.push_str(&scenario.description);
+    }
+    out.push('\n');
+    let mut sim = Simulation::new(scenario);
+    sim.run();
+    for line in sim.trace() {
+        out.push_str(&line.render());
+        out.push('\n');
+    }
+    out
+}
+
 /// One line of a trace: a broker event or something a client saw.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(tag = "source", rename_all = "snake_case")]
