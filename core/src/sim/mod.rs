@@ -229,7 +229,15 @@ impl Simulation {
             Task::Setup => self.setup(),
             Task::Step { index, repeat } => {
                 if let Some(step) = self.scenario.script.get(index).cloned() {
-                    self.run_step(index, &step, repeat);
+                    match step.action {
+                        // Back-to-back copies go out together, before later steps at the same time.
+                        Action::Publish {
+                            count,
+                            interval_ms: 0,
+                            ..
+                        } => (0..count).for_each(|r| self.run_step(index, &step, r)),
+                        _ => self.run_step(index, &step, repeat),
+                    }
                 }
             }
             Task::Finish {
@@ -305,7 +313,25 @@ impl Simulation {
         }
         for c in cmds {
             self.broker.handle_command(now, SETUP_CONN, 1, c);
+            // A topology the broker refuses is a broken scenario: report it as
+            // an error of the setup connection (no expectation can name it).
+            let mut refused = None;
+            while let Some(out) = self.broker.poll_output() {
+                if let Output::ChannelClose { error, .. } | Output::ConnectionClose { error, .. } = out {
+                    refused = Some(error);
+                }
+            }
             self.pump();
+            if let Some(error) = refused {
+                self.observe(Observation::Error {
+                    at: now,
+                    client: "(topology)".to_string(),
+                    code: error.code.code(),
+                    text: error.text,
+                    connection: false,
+                });
+                break;
+            }
         }
         self.broker
             .handle_connection_closed(now, SETUP_CONN, "setup done");
@@ -540,7 +566,7 @@ impl Simulation {
                 count,
                 interval_ms,
             } => {
-                if repeat + 1 < *count {
+                if *interval_ms > 0 && repeat + 1 < *count {
                     self.schedule(
                         self.now + interval_ms,
                         Task::Step {
