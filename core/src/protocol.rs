@@ -303,8 +303,9 @@ pub enum Output {
     /// The broker closes the connection with `connection.close`; the connection's
     /// state is already gone.
     ConnectionClose { conn: ConnId, error: AmqpError },
-    /// Something the store must make durable (only emitted for durable entities
-    /// and persistent messages in durable queues). Ordered before any confirm that
+    /// Something the store must make durable (only emitted for durable entities,
+    /// persistent messages in durable queues and every message of a quorum
+    /// queue). Ordered before any confirm that
     /// depends on it, so a shell that fsyncs before sending later confirms keeps
     /// RabbitMQ's guarantee.
     Store(StoreOp),
@@ -343,7 +344,7 @@ pub enum StoreOp {
     },
     BindingAdded(crate::definitions::BindingDef),
     BindingRemoved(crate::definitions::BindingDef),
-    /// A persistent message entered a durable queue.
+    /// A persistent message entered a durable queue (any message, for a quorum queue).
     MessageEnqueued {
         vhost: String,
         queue: String,

@@ -44,8 +44,9 @@ pub struct QueueArgs {
     pub delivery_limit: Option<u64>,
 }
 
-/// The arguments compared when a queue is declared again (RabbitMQ's list).
-pub const EQUIVALENCE_ARGS: &[&str] = &[
+/// The arguments a classic queue accepts, in the order RabbitMQ 3.10 compares
+/// them when the queue is declared again (`rabbit_classic_queue:capabilities/0`).
+pub const CLASSIC_ARGS: &[&str] = &[
     "x-expires",
     "x-message-ttl",
     "x-dead-letter-exchange",
@@ -55,86 +56,239 @@ pub const EQUIVALENCE_ARGS: &[&str] = &[
     "x-max-priority",
     "x-overflow",
     "x-queue-mode",
+    "x-queue-version",
+    "x-single-active-consumer",
     "x-queue-type",
-    "x-delivery-limit",
+    "x-queue-master-locator",
 ];
 
+/// The arguments a quorum queue accepts, in RabbitMQ 3.10's comparison order.
+pub const QUORUM_ARGS: &[&str] = &[
+    "x-dead-letter-exchange",
+    "x-dead-letter-routing-key",
+    "x-dead-letter-strategy",
+    "x-expires",
+    "x-max-length",
+    "x-max-length-bytes",
+    "x-max-in-memory-length",
+    "x-max-in-memory-bytes",
+    "x-overflow",
+    "x-single-active-consumer",
+    "x-queue-type",
+    "x-quorum-initial-group-size",
+    "x-delivery-limit",
+    "x-message-ttl",
+    "x-queue-leader-locator",
+];
+
+/// Arguments only streams accept. With the two lists above they are every
+/// argument RabbitMQ knows; a known argument another type owns is refused.
+const STREAM_ONLY_ARGS: &[&str] = &[
+    "x-max-age",
+    "x-stream-max-segment-size-bytes",
+    "x-initial-cluster-size",
+];
+
+/// The arguments compared when a classic queue is declared again.
+pub const EQUIVALENCE_ARGS: &[&str] = CLASSIC_ARGS;
+
+/// The longest `x-message-ttl`, `x-expires` or `expiration` RabbitMQ accepts:
+/// ten years in milliseconds.
+pub const MAX_TTL: u64 = 315_360_000_000;
+
+/// Reads an `expiration` property as RabbitMQ does (Erlang's
+/// `string:to_integer/1`): an optional sign and digits, nothing else, at most
+/// ten years. The error is RabbitMQ's reason term, for its 406 text.
+pub fn parse_expiration(s: &str) -> Result<u64, String> {
+    let digits_at = usize::from(s.starts_with(['+', '-']));
+    let digits = s[digits_at..].bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return Err("no_integer".into());
+    }
+    let (number, rest) = s.split_at(digits_at + digits);
+    if !rest.is_empty() {
+        return Err(format!("{{leftover_string,\"{rest}\"}}"));
+    }
+    // Beyond i128 is certainly too large; keep the text as written then.
+    match number.parse::<i128>() {
+        Ok(n) if n < 0 => Err(format!("{{value_negative,{n}}}")),
+        Ok(n) if n > MAX_TTL as i128 => Err(format!("{{value_too_large,{n}}}")),
+        Ok(n) => Ok(n as u64),
+        Err(_) => Err(format!("{{value_too_large,{}}}", number.trim_start_matches('+'))),
+    }
+}
+
+impl QueueType {
+    /// The module RabbitMQ names in errors about this type.
+    pub fn module(self) -> &'static str {
+        match self {
+            QueueType::Classic => "rabbit_classic_queue",
+            QueueType::Quorum => "rabbit_quorum_queue",
+        }
+    }
+
+    /// The arguments this type accepts, in comparison order.
+    pub fn arguments(self) -> &'static [&'static str] {
+        match self {
+            QueueType::Classic => CLASSIC_ARGS,
+            QueueType::Quorum => QUORUM_ARGS,
+        }
+    }
+}
+
 impl QueueArgs {
-    /// Validates and reads declaration arguments, with RabbitMQ's error texts.
+    /// Validates and reads declaration arguments with RabbitMQ's error texts,
+    /// in its order: each known argument's value (`rabbit_amqqueue:declare_args/0`),
+    /// then whether the queue's type accepts it. Unknown arguments are kept
+    /// and ignored, as RabbitMQ does.
     pub fn parse(args: &FieldTable, queue: &str, vhost: &str) -> Result<QueueArgs, AmqpError> {
         let invalid = |key: &str, why: String| {
             AmqpError::precondition(format_args!(
                 "invalid arg '{key}' for queue '{queue}' in vhost '{vhost}': {why}"
             ))
         };
-        let int = |key: &str, min: i64| -> Result<Option<u64>, AmqpError> {
+        let int = |key: &str| -> Result<Option<i64>, AmqpError> {
             match args.get(key) {
                 None => Ok(None),
-                Some(v) => match v.as_i64() {
-                    Some(n) if n >= min => Ok(Some(n as u64)),
-                    Some(n) if n < 0 => Err(invalid(key, format!("{{value_negative,{n}}}"))),
-                    Some(n) => Err(invalid(key, format!("{{value_zero,{n}}}"))),
-                    None => Err(invalid(
-                        key,
-                        format!("{{unacceptable_type,{}}}", v.type_name()),
-                    )),
-                },
+                Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                    invalid(key, format!("\"expected integer, got {}\"", v.type_name()))
+                }),
+            }
+        };
+        let non_negative = |key: &str| -> Result<Option<u64>, AmqpError> {
+            match int(key)? {
+                Some(n) if n < 0 => Err(invalid(key, format!("{{value_negative,{n}}}"))),
+                n => Ok(n.map(|n| n as u64)),
+            }
+        };
+        let ttl = |key: &str| -> Result<Option<u64>, AmqpError> {
+            match non_negative(key)? {
+                Some(n) if n > MAX_TTL => Err(invalid(key, format!("{{value_too_large,{n}}}"))),
+                n => Ok(n),
             }
         };
         let text = |key: &str| -> Result<Option<String>, AmqpError> {
             match args.get(key) {
                 None => Ok(None),
-                Some(v) => match v.as_str() {
-                    Some(s) => Ok(Some(s.to_string())),
-                    None => Err(invalid(
-                        key,
-                        format!("{{unacceptable_type,{}}}", v.type_name()),
-                    )),
-                },
+                Some(FieldValue::LongStr(b)) => Ok(Some(String::from_utf8_lossy(b).into_owned())),
+                Some(v) => Err(invalid(key, format!("{{unacceptable_type,{}}}", v.type_name()))),
             }
         };
-        let kind = match text("x-queue-type")?.as_deref() {
-            None | Some("classic") => QueueType::Classic,
-            Some("quorum") => QueueType::Quorum,
-            Some(other) => {
-                return Err(invalid(
-                    "x-queue-type",
-                    format!("{{unacceptable_value,{other}}}"),
-                ))
-            }
+        let expires = match int("x-expires")? {
+            Some(0) => return Err(invalid("x-expires", "{value_zero,0}".into())),
+            _ => ttl("x-expires")?,
         };
+        let message_ttl = ttl("x-message-ttl")?;
+        let dlx = text("x-dead-letter-exchange")?;
+        let dlrk = text("x-dead-letter-routing-key")?;
+        if dlrk.is_some() && dlx.is_none() {
+            return Err(invalid(
+                "x-dead-letter-routing-key",
+                "routing_key_but_no_dlx_defined".into(),
+            ));
+        }
+        let max_length = non_negative("x-max-length")?;
+        let max_length_bytes = non_negative("x-max-length-bytes")?;
+        non_negative("x-max-in-memory-length")?;
+        non_negative("x-max-in-memory-bytes")?;
+        if let Some(p) = non_negative("x-max-priority")? {
+            if p > 255 {
+                return Err(invalid("x-max-priority", format!("{{max_value_exceeded,{p}}}")));
+            }
+        }
         let overflow = match text("x-overflow")?.as_deref() {
             None | Some("drop-head") => Overflow::DropHead,
             Some("reject-publish") => Overflow::RejectPublish,
             Some("reject-publish-dlx") => Overflow::RejectPublishDlx,
+            Some(_) => return Err(invalid("x-overflow", "invalid_overflow".into())),
+        };
+        match text("x-queue-mode")?.as_deref() {
+            None | Some("default") | Some("lazy") => {}
             Some(other) => {
                 return Err(invalid(
-                    "x-overflow",
-                    format!("{{unacceptable_value,{other}}}"),
+                    "x-queue-mode",
+                    format!("\"unsupported queue mode '{other}'\""),
+                ))
+            }
+        }
+        match args.get("x-single-active-consumer") {
+            None | Some(FieldValue::Bool(_)) => {}
+            Some(v) => {
+                return Err(invalid(
+                    "x-single-active-consumer",
+                    format!("{{unacceptable_type,{}}}", v.type_name()),
+                ))
+            }
+        }
+        let kind = match text("x-queue-type")?.as_deref() {
+            None | Some("classic") => QueueType::Classic,
+            Some("quorum") => QueueType::Quorum,
+            // Streams are not modelled: they are refused like an unknown type.
+            Some(other) => {
+                return Err(invalid(
+                    "x-queue-type",
+                    format!("\"unsupported queue type '{other}'\""),
                 ))
             }
         };
-        let dlrk = text("x-dead-letter-routing-key")?;
-        let dlx = text("x-dead-letter-exchange")?;
-        if dlrk.is_some() && dlx.is_none() {
-            return Err(invalid(
-                "x-dead-letter-routing-key",
-                "Key x-dead-letter-routing-key should be specified with x-dead-letter-exchange, got none"
-                    .into(),
-            ));
+        let accepted = kind.arguments();
+        let owned_elsewhere = |k: &str| {
+            !accepted.contains(&k)
+                && (CLASSIC_ARGS.contains(&k) || QUORUM_ARGS.contains(&k) || STREAM_ONLY_ARGS.contains(&k))
+        };
+        if let Some((k, _)) = args.iter().find(|(k, _)| owned_elsewhere(k)) {
+            return Err(AmqpError::precondition(format_args!(
+                "invalid arg '{k}' for queue '{queue}' in vhost '{vhost}' of queue type {}",
+                kind.module()
+            )));
         }
+        // Quorum queues treat reject-publish-dlx as drop-head (RabbitMQ logs a
+        // warning and uses its default) and do not validate x-delivery-limit.
+        let overflow = match (kind, overflow) {
+            (QueueType::Quorum, Overflow::RejectPublishDlx) => Overflow::DropHead,
+            (_, o) => o,
+        };
+        let delivery_limit = args
+            .get("x-delivery-limit")
+            .and_then(|v| v.as_i64())
+            .and_then(|n| u64::try_from(n).ok());
         Ok(QueueArgs {
             kind,
-            message_ttl: int("x-message-ttl", 0)?,
-            expires: int("x-expires", 1)?,
-            max_length: int("x-max-length", 0)?,
-            max_length_bytes: int("x-max-length-bytes", 0)?,
+            message_ttl,
+            expires,
+            max_length,
+            max_length_bytes,
             overflow,
             dead_letter_exchange: dlx,
             dead_letter_routing_key: dlrk,
-            delivery_limit: int("x-delivery-limit", 0)?,
+            delivery_limit,
         })
     }
+}
+
+/// RabbitMQ's 406 for a redeclaration whose argument differs: plain values
+/// when both sides have one, typed values or `none` when one side lacks it.
+pub fn inequivalent_arg(
+    what: &str,
+    name: &str,
+    vhost: &str,
+    key: &str,
+    new: Option<&FieldValue>,
+    cur: Option<&FieldValue>,
+) -> AmqpError {
+    let (new, cur) = match (new, cur) {
+        (Some(a), Some(b)) => (format!("'{a}'"), format!("'{b}'")),
+        (a, b) => {
+            let show = |v: Option<&FieldValue>| match v {
+                None => "none".to_string(),
+                Some(v) => format!("the value '{v}' of type '{}'", v.type_name()),
+            };
+            (show(a), show(b))
+        }
+    };
+    AmqpError::precondition(format_args!(
+        "inequivalent arg '{key}' for {what} '{name}' in vhost '{vhost}': received {new} but current is {cur}"
+    ))
 }
 
 /// A message waiting in a queue (ready) or held by a consumer (unacked).
@@ -181,6 +335,13 @@ pub struct Queue {
     pub next_seq: u64,
     /// Last time it was used, for `x-expires`.
     pub last_used: Millis,
+    /// How many entries at the head of `ready` are messages a quorum queue
+    /// got back (channel closed, or requeued with a delivery limit set): it
+    /// serves those first, in the order they came back.
+    pub returned: usize,
+    /// A quorum queue with `reject-publish` went over its limit and refuses
+    /// publishes until it drains to 80% of it (RabbitMQ's soft limit).
+    pub rejecting: bool,
 }
 
 impl Queue {
@@ -209,6 +370,8 @@ impl Queue {
             had_consumer: false,
             next_seq: 0,
             last_used: now,
+            returned: 0,
+            rejecting: false,
         }
     }
 
@@ -224,14 +387,49 @@ impl Queue {
     pub fn pop(&mut self) -> Option<Entry> {
         let e = self.ready.pop_front()?;
         self.ready_bytes -= e.message.body_size();
+        self.returned = self.returned.saturating_sub(1);
+        if self.rejecting && self.below_soft_limit() {
+            self.rejecting = false;
+        }
         Some(e)
     }
 
-    /// Puts a returned message back at its original position.
+    /// Drops every ready message (purge).
+    pub fn clear_ready(&mut self) {
+        self.ready.clear();
+        self.ready_bytes = 0;
+        self.returned = 0;
+        self.rejecting = false;
+    }
+
+    /// Puts a returned message back at its original position (classic queues).
     pub fn requeue(&mut self, e: Entry) {
         self.ready_bytes += e.message.body_size();
         let at = self.ready.partition_point(|x| x.seq < e.seq);
         self.ready.insert(at, e);
+    }
+
+    /// Puts a message a quorum queue got back after those already returned,
+    /// ahead of everything else.
+    pub fn return_to_front(&mut self, e: Entry) {
+        self.ready_bytes += e.message.body_size();
+        self.ready.insert(self.returned.min(self.ready.len()), e);
+        self.returned += 1;
+    }
+
+    /// Puts a message at the back as if newly published (a quorum queue's
+    /// explicit requeue when it has no delivery limit).
+    pub fn requeue_at_back(&mut self, mut e: Entry) {
+        e.seq = self.next_seq;
+        self.next_seq += 1;
+        self.push(e);
+    }
+
+    /// RabbitMQ's quorum queue soft limit: at most 80% of each limit.
+    fn below_soft_limit(&self) -> bool {
+        let below = |limit: Option<u64>, n: u64| limit.is_none_or(|m| n <= m * 8 / 10);
+        below(self.args.max_length, self.ready.len() as u64)
+            && below(self.args.max_length_bytes, self.ready_bytes as u64)
     }
 
     /// Whether the queue is over `x-max-length` / `x-max-length-bytes`.
@@ -262,7 +460,7 @@ impl Queue {
             .properties
             .expiration
             .as_deref()
-            .and_then(|s| s.parse::<u64>().ok());
+            .and_then(|s| parse_expiration(s).ok());
         let ttl = match (self.args.message_ttl, own) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -279,7 +477,7 @@ impl Queue {
 
     /// Compares a redeclaration's arguments with the queue's, as RabbitMQ does.
     pub fn check_equivalent_args(&self, args: &FieldTable, vhost: &str) -> Result<(), AmqpError> {
-        for key in EQUIVALENCE_ARGS {
+        for key in self.args.kind.arguments() {
             let (new, cur) = (args.get(key), self.arguments.get(key));
             let same = match (new, cur) {
                 (None, None) => true,
@@ -290,16 +488,7 @@ impl Queue {
                 }
             };
             if !same {
-                let show = |v: Option<&FieldValue>| match v {
-                    None => "none".to_string(),
-                    Some(v) => format!("the value '{v}' of type '{}'", v.type_name()),
-                };
-                return Err(AmqpError::precondition(format_args!(
-                    "inequivalent arg '{key}' for queue '{}' in vhost '{vhost}': received {} but current is {}",
-                    self.name,
-                    show(new),
-                    show(cur)
-                )));
+                return Err(inequivalent_arg("queue", &self.name, vhost, key, new, cur));
             }
         }
         Ok(())
@@ -346,7 +535,7 @@ mod tests {
         assert!(e.text.contains("value_zero"));
         let e = QueueArgs::parse(&args(&[("x-overflow", FieldValue::str("nope"))]), "q", "/")
             .unwrap_err();
-        assert!(e.text.contains("unacceptable_value"));
+        assert!(e.text.ends_with(": invalid_overflow"));
     }
 
     fn entry(seq: u64) -> Entry {
@@ -385,7 +574,7 @@ mod tests {
         let e = q
             .check_equivalent_args(&args(&[("x-message-ttl", FieldValue::I32(2000))]), "/")
             .unwrap_err();
-        assert_eq!(e.text, "PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue 'q' in vhost '/': received the value '2000' of type 'signedint' but current is the value '1000' of type 'signedint'");
+        assert_eq!(e.text, "PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue 'q' in vhost '/': received '2000' but current is '1000'");
         assert!(q.check_equivalent_args(&FieldTable::new(), "/").is_err());
     }
 }

@@ -8,7 +8,7 @@ use crate::events::EventKind;
 use crate::exchange::{Dest, Exchange, ExchangeKind};
 use crate::protocol::{ChannelId, ConnId, Output, Reply, StoreOp};
 use crate::queue::{Queue, QueueArgs, QueueType};
-use crate::types::FieldTable;
+use crate::types::{FieldTable, FieldValue};
 use std::sync::Arc;
 
 pub(crate) struct ExchangeDeclare {
@@ -47,6 +47,25 @@ fn inequivalent(
     ))
 }
 
+/// A headers binding's `x-match` must be one of the four known strings;
+/// RabbitMQ quotes the value Erlang-style in its 406.
+fn check_x_match(args: &FieldTable) -> Result<(), AmqpError> {
+    if crate::headers_match::XMatch::from_args(args).is_some() {
+        return Ok(());
+    }
+    match args.get("x-match") {
+        None => Ok(()),
+        Some(FieldValue::LongStr(b)) => Err(AmqpError::precondition(format_args!(
+            "Invalid x-match field value <<\"{}\">>; expected all, any, all-with-x, or any-with-x",
+            String::from_utf8_lossy(b)
+        ))),
+        Some(other) => Err(AmqpError::precondition(format_args!(
+            "Invalid x-match field type {} (value {other}); expected longstr",
+            other.type_name()
+        ))),
+    }
+}
+
 pub(crate) fn exclusive_locked(name: &str, vhost: &str) -> AmqpError {
     AmqpError::new(
         ReplyCode::ResourceLocked,
@@ -54,15 +73,6 @@ pub(crate) fn exclusive_locked(name: &str, vhost: &str) -> AmqpError {
             "cannot obtain exclusive access to locked queue '{name}' in vhost '{vhost}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration."
         ),
     )
-}
-
-/// `amq.default` is another name for the default exchange.
-pub(crate) fn exchange_name(name: &str) -> &str {
-    if name == "amq.default" {
-        ""
-    } else {
-        name
-    }
 }
 
 impl Broker {
@@ -74,9 +84,12 @@ impl Broker {
         nowait: bool,
     ) -> Result<(), AmqpError> {
         let vhost = self.vhost_of(conn)?;
-        let name = exchange_name(&d.name).to_string();
+        let name = d.name.clone();
         if d.passive {
-            if name.is_empty() || self.vhosts[&vhost].exchanges.contains_key(name.as_str()) {
+            if name.is_empty() {
+                return Err(default_exchange_refused());
+            }
+            if self.vhosts[&vhost].exchanges.contains_key(name.as_str()) {
                 if !nowait {
                     self.reply(conn, ch, Reply::ExchangeDeclareOk);
                 }
@@ -135,15 +148,14 @@ impl Broker {
                     x.arguments.get("alternate-exchange"),
                 );
                 if new != cur {
-                    let show = |v: Option<&crate::types::FieldValue>| match v {
-                        None => "none".to_string(),
-                        Some(v) => format!("the value '{v}' of type '{}'", v.type_name()),
-                    };
-                    return Err(AmqpError::precondition(format_args!(
-                        "inequivalent arg 'alternate-exchange' for exchange '{name}' in vhost '{vhost}': received {} but current is {}",
-                        show(new),
-                        show(cur)
-                    )));
+                    return Err(crate::queue::inequivalent_arg(
+                        "exchange",
+                        &name,
+                        &vhost,
+                        "alternate-exchange",
+                        new,
+                        cur,
+                    ));
                 }
             }
             None => {
@@ -152,6 +164,25 @@ impl Broker {
                         "exchange name '{name}' contains reserved prefix 'amq.*'"
                     )));
                 }
+                // RabbitMQ checks the alternate exchange's type, and that the
+                // user may read from this exchange and write to the AE.
+                match d.arguments.get("alternate-exchange") {
+                    None => {}
+                    Some(FieldValue::LongStr(_)) => {
+                        let ae = d.arguments.get("alternate-exchange").and_then(|v| v.as_str());
+                        self.check_access(conn, Access::Read, "exchange", &name)?;
+                        self.check_access(conn, Access::Write, "exchange", ae.unwrap_or_default())?;
+                    }
+                    Some(other) => {
+                        return Err(AmqpError::precondition(format_args!(
+                            "invalid type '{}' for arg 'alternate-exchange' in exchange '{name}' in vhost '{vhost}'",
+                            other.type_name()
+                        )))
+                    }
+                }
+                let Some(v) = self.vhosts.get_mut(&vhost) else {
+                    return Err(AmqpError::not_found("vhost", &vhost, &vhost));
+                };
                 let x = Exchange::new(
                     &name,
                     kind,
@@ -195,7 +226,6 @@ impl Broker {
         nowait: bool,
     ) -> Result<(), AmqpError> {
         let vhost = self.vhost_of(conn)?;
-        let name = exchange_name(name);
         if name.is_empty() {
             return Err(default_exchange_refused());
         }
@@ -293,19 +323,29 @@ impl Broker {
         bind: bool,
     ) -> Result<(), AmqpError> {
         let vhost = self.vhost_of(conn)?;
-        let (destination, source) = (exchange_name(destination), exchange_name(source));
+        // RabbitMQ's order: write on the destination, neither may be the
+        // default exchange, read on the source, then both must exist (the
+        // source is reported first). Unbinding what is not there is a no-op.
+        self.check_access(conn, Access::Write, "exchange", destination)?;
         if destination.is_empty() || source.is_empty() {
             return Err(default_exchange_refused());
         }
-        let v = &self.vhosts[&vhost];
-        if !v.exchanges.contains_key(source) {
-            return Err(AmqpError::not_found("exchange", source, &vhost));
-        }
-        if !v.exchanges.contains_key(destination) {
-            return Err(AmqpError::not_found("exchange", destination, &vhost));
-        }
-        self.check_access(conn, Access::Write, "exchange", destination)?;
         self.check_access(conn, Access::Read, "exchange", source)?;
+        let v = &self.vhosts[&vhost];
+        for x in [source, destination] {
+            if !v.exchanges.contains_key(x) {
+                if bind {
+                    return Err(AmqpError::not_found("exchange", x, &vhost));
+                }
+                if !nowait {
+                    self.reply(conn, ch, Reply::ExchangeUnbindOk);
+                }
+                return Ok(());
+            }
+        }
+        if bind && v.exchanges[source].kind == ExchangeKind::Headers {
+            check_x_match(&args)?;
+        }
         self.change_binding(
             &vhost,
             source,
@@ -377,27 +417,38 @@ impl Broker {
     ) -> Result<(), AmqpError> {
         let vhost = self.vhost_of(conn)?;
         let queue = self.queue_name(conn, ch, queue)?;
-        let exchange = exchange_name(exchange);
+        // RabbitMQ's order: write on the queue, not the default exchange, read
+        // on the exchange, then existence (the exchange is reported first).
+        self.check_access(conn, Access::Write, "queue", &queue)?;
         if exchange.is_empty() {
             return Err(default_exchange_refused());
         }
-        if !self.vhosts[&vhost].exchanges.contains_key(exchange) {
-            return Err(AmqpError::not_found("exchange", exchange, &vhost));
-        }
-        self.usable_queue(conn, &vhost, &queue)?;
-        self.check_access(conn, Access::Write, "queue", &queue)?;
         self.check_access(conn, Access::Read, "exchange", exchange)?;
-        if bind
-            && self.vhosts[&vhost].exchanges[exchange].kind == ExchangeKind::Headers
-            && crate::headers_match::XMatch::from_args(&args).is_none()
-        {
-            let shown = args
-                .get("x-match")
-                .map(|v| v.to_string())
-                .unwrap_or_default();
-            return Err(AmqpError::precondition(format_args!(
-                "Invalid x-match field value <<\"{shown}\">>; expected all, any, all-with-x, or any-with-x"
-            )));
+        let v = &self.vhosts[&vhost];
+        let (Some(x), true) = (v.exchanges.get(exchange), v.queues.contains_key(queue.as_str())) else {
+            if bind {
+                return Err(match v.exchanges.contains_key(exchange) {
+                    false => AmqpError::not_found("exchange", exchange, &vhost),
+                    true => AmqpError::not_found("queue", &queue, &vhost),
+                });
+            }
+            // Unbinding from a missing queue or exchange is a no-op.
+            self.reply(conn, ch, Reply::QueueUnbindOk);
+            return Ok(());
+        };
+        // A binding that is not there is removed without looking at the queue;
+        // otherwise exclusive queues are their owner's.
+        let dest = Dest::Queue(queue.as_str().into());
+        let sorted = args.sorted();
+        let exists = || {
+            x.bindings()
+                .any(|b| b.dest == dest && *b.routing_key == *key && b.arguments.sorted() == sorted)
+        };
+        if bind || exists() {
+            self.usable_queue(conn, &vhost, &queue)?;
+        }
+        if bind && x.kind == ExchangeKind::Headers {
+            check_x_match(&args)?;
         }
         self.change_binding(
             &vhost,
@@ -505,28 +556,64 @@ impl Broker {
     ) -> Result<(), AmqpError> {
         let vhost = self.vhost_of(conn)?;
         let server_named = d.name.is_empty();
+        let now = self.journal.now;
         if d.passive {
-            let name = self.queue_name(conn, ch, &d.name)?;
-            let q = self.usable_queue(conn, &vhost, &name)?;
+            // No empty-name shortcut here: RabbitMQ looks for a queue named ''.
+            let q = self.usable_queue(conn, &vhost, &d.name)?;
             let reply = Reply::QueueDeclareOk {
-                queue: name.clone(),
+                queue: d.name.clone(),
                 message_count: q.ready.len() as u32,
                 consumer_count: q.consumer_count() as u32,
             };
-            self.channel_mut(conn, ch)?.last_queue = Some(name.into());
             if !nowait {
+                // Asking for the counts counts as use (x-expires restarts).
+                if let Some(q) = self.vhosts.get_mut(&vhost).and_then(|v| v.queues.get_mut(d.name.as_str())) {
+                    q.last_used = now;
+                }
                 self.reply(conn, ch, reply);
             }
+            self.channel_mut(conn, ch)?.last_queue = Some(d.name.as_str().into());
             return Ok(());
         }
         let name = if server_named {
+            if d.arguments.get("x-queue-type").and_then(|t| t.as_str()) == Some("quorum") {
+                return Err(AmqpError::precondition(
+                    "Cannot declare a server-named queue for type rabbit_quorum_queue",
+                ));
+            }
             self.rng.name("amq.gen")
+        } else if d.name.starts_with("amq.") {
+            // Even for a queue that exists, e.g. a server-named one.
+            return Err(AmqpError::access_refused(format_args!(
+                "queue name '{}' contains reserved prefix 'amq.*'",
+                d.name
+            )));
         } else {
             d.name.clone()
         };
         self.check_access(conn, Access::Configure, "queue", &name)?;
-        let now = self.journal.now;
         let owner = d.exclusive.then_some(conn);
+        // Exclusive queues are never durable (RabbitMQ ignores the flag).
+        let durable = d.durable && !d.exclusive;
+        let exists = self.vhosts.get(&vhost).is_some_and(|v| v.queues.contains_key(name.as_str()));
+        if !exists {
+            // Checked before the arguments: the dead-letter exchange's type,
+            // then read on the queue and write on that exchange.
+            match d.arguments.get("x-dead-letter-exchange") {
+                None => {}
+                Some(FieldValue::LongStr(x)) => {
+                    let x = String::from_utf8_lossy(x).into_owned();
+                    self.check_access(conn, Access::Read, "queue", &name)?;
+                    self.check_access(conn, Access::Write, "exchange", &x)?;
+                }
+                Some(other) => {
+                    return Err(AmqpError::precondition(format_args!(
+                        "invalid type '{}' for arg 'x-dead-letter-exchange' in queue '{name}' in vhost '{vhost}'",
+                        other.type_name()
+                    )))
+                }
+            }
+        }
         let v = self
             .vhosts
             .get_mut(&vhost)
@@ -536,9 +623,9 @@ impl Broker {
                 if q.exclusive_owner != owner {
                     return Err(exclusive_locked(&name, &vhost));
                 }
-                if q.durable != d.durable {
+                if q.durable != durable {
                     return Err(inequivalent(
-                        "durable", "queue", &name, &vhost, d.durable, q.durable,
+                        "durable", "queue", &name, &vhost, durable, q.durable,
                     ));
                 }
                 if q.auto_delete != d.auto_delete {
@@ -552,7 +639,9 @@ impl Broker {
                     ));
                 }
                 q.check_equivalent_args(&d.arguments, &vhost)?;
-                q.last_used = now;
+                if !nowait {
+                    q.last_used = now;
+                }
                 Reply::QueueDeclareOk {
                     queue: name.clone(),
                     message_count: q.ready.len() as u32,
@@ -560,19 +649,15 @@ impl Broker {
                 }
             }
             None => {
-                if !server_named && name.starts_with("amq.") {
-                    return Err(AmqpError::access_refused(format_args!(
-                        "queue name '{name}' contains reserved prefix 'amq.*'"
-                    )));
-                }
                 let args = QueueArgs::parse(&d.arguments, &name, &vhost)?;
                 if args.kind == QueueType::Quorum {
-                    let bad = if d.exclusive {
-                        Some("exclusive-owner")
-                    } else if !d.durable {
-                        Some("non-durable")
-                    } else if d.auto_delete {
+                    // RabbitMQ's order: auto-delete, exclusive, durable.
+                    let bad = if d.auto_delete {
                         Some("auto-delete")
+                    } else if d.exclusive {
+                        Some("exclusive-owner")
+                    } else if !durable {
+                        Some("non-durable")
                     } else {
                         None
                     };
@@ -584,7 +669,7 @@ impl Broker {
                 }
                 let q = Queue::new(
                     &name,
-                    d.durable,
+                    durable,
                     owner,
                     d.auto_delete,
                     d.arguments.clone(),
@@ -592,7 +677,7 @@ impl Broker {
                     now,
                 );
                 v.queues.insert(name.as_str().into(), q);
-                if d.durable && owner.is_none() {
+                if durable {
                     self.journal
                         .out(Output::Store(StoreOp::QueueDeclared(QueueDef {
                             name: name.clone(),
@@ -630,8 +715,8 @@ impl Broker {
     ) -> Result<(), AmqpError> {
         let vhost = self.vhost_of(conn)?;
         let queue = self.queue_name(conn, ch, queue)?;
-        self.usable_queue(conn, &vhost, &queue)?;
         self.check_access(conn, Access::Read, "queue", &queue)?;
+        self.usable_queue(conn, &vhost, &queue)?;
         let count = self.purge(&vhost, &queue);
         if !nowait {
             self.reply(
@@ -656,8 +741,7 @@ impl Broker {
         };
         let count = q.ready.len() as u32;
         let any_stored = q.ready.iter().any(|e| stored(q, &e.message));
-        q.ready.clear();
-        q.ready_bytes = 0;
+        q.clear_ready();
         if any_stored {
             self.journal.out(Output::Store(StoreOp::QueuePurged {
                 vhost: vhost.to_string(),
@@ -682,8 +766,9 @@ impl Broker {
     ) -> Result<(), AmqpError> {
         let vhost = self.vhost_of(conn)?;
         let queue = self.queue_name(conn, ch, queue)?;
+        self.check_access(conn, Access::Configure, "queue", &queue)?;
         let count = match self.usable_queue(conn, &vhost, &queue) {
-            Err(e) if e.code == ReplyCode::NotFound => 0,
+            Err(e) if e.code == ReplyCode::NotFound => None,
             Err(e) => return Err(e),
             Ok(q) => {
                 if if_unused && q.consumer_count() > 0 {
@@ -696,18 +781,22 @@ impl Broker {
                         "queue '{queue}' in vhost '{vhost}' not empty"
                     )));
                 }
-                self.check_access(conn, Access::Configure, "queue", &queue)?;
-                self.delete_queue(&vhost, &queue, "deleted by queue.delete")
+                Some(q.ready.len() as u32)
             }
         };
+        // delete-ok goes out before the consumers' basic.cancel, as RabbitMQ
+        // replies before the queue process is gone.
         if !nowait {
             self.reply(
                 conn,
                 ch,
                 Reply::QueueDeleteOk {
-                    message_count: count,
+                    message_count: count.unwrap_or(0),
                 },
             );
+        }
+        if count.is_some() {
+            self.delete_queue(&vhost, &queue, "deleted by queue.delete");
         }
         Ok(())
     }

@@ -26,9 +26,11 @@ fn is_expired(e: &Entry, now: Millis) -> bool {
         .is_some_and(|x| x < now || (x == now && e.enqueued_at < now))
 }
 
-/// The message a consumer sees: quorum queues add `x-delivery-count` once it was returned.
-fn as_delivered(kind: QueueType, e: &Entry) -> Arc<Message> {
-    if kind == QueueType::Quorum && e.delivery_count > 0 {
+/// The message a client sees. Quorum queues add `x-delivery-count`: to a
+/// consumer once the message was returned, to basic.get always (0 at first),
+/// replacing whatever the publisher put there.
+fn as_delivered(kind: QueueType, e: &Entry, get: bool) -> Arc<Message> {
+    if kind == QueueType::Quorum && (get || e.delivery_count > 0) {
         let mut m = (*e.message).clone();
         Arc::make_mut(&mut m.properties)
             .headers
@@ -56,14 +58,32 @@ impl Broker {
         exclusive: bool,
         nowait: bool,
     ) -> Result<(), AmqpError> {
+        if queue == super::reply_to::PSEUDO_QUEUE {
+            return self.reply_to_consume(conn, ch, tag, no_ack, nowait);
+        }
         let vhost = self.vhost_of(conn)?;
-        let queue = self.queue_name(conn, ch, queue)?;
+        // RabbitMQ's order: a reused tag (a connection error), the queue name,
+        // read permission, the queue itself, then the queue's own refusals.
+        if !tag.is_empty() && self.channel_mut(conn, ch)?.consumers.contains_key(tag.as_str()) {
+            return Err(AmqpError::new(
+                ReplyCode::NotAllowed,
+                format_args!("attempt to reuse consumer tag '{tag}'"),
+            ));
+        }
+        let queue = self.queue_name(conn, ch, &queue)?;
+        self.check_access(conn, Access::Read, "queue", &queue)?;
+        let global_qos = self.channel_mut(conn, ch)?.global_prefetch > 0;
         let q = self.usable_queue(conn, &vhost, &queue)?;
+        if q.args.kind == QueueType::Quorum && global_qos {
+            return Err(AmqpError::new(
+                ReplyCode::NotImplemented,
+                format_args!("queue '{queue}' in vhost '{vhost}' does not support global qos"),
+            ));
+        }
         let (qname, in_use) = (
             q.name.clone(),
             q.exclusive_consumer || (exclusive && q.consumer_count() > 0),
         );
-        self.check_access(conn, Access::Read, "queue", &queue)?;
         if in_use {
             return Err(AmqpError::access_refused(format_args!(
                 "queue '{queue}' in vhost '{vhost}' in exclusive use"
@@ -75,12 +95,6 @@ impl Broker {
             tag.into()
         };
         let chan = self.channel_mut(conn, ch)?;
-        if chan.consumers.contains_key(&tag) {
-            return Err(AmqpError::new(
-                ReplyCode::NotAllowed,
-                format_args!("attempt to reuse consumer tag '{tag}'"),
-            ));
-        }
         chan.consumers.insert(
             tag.clone(),
             Consumer {
@@ -173,6 +187,10 @@ impl Broker {
             q.exclusive_consumer = false;
         }
         let auto_delete = q.auto_delete && q.had_consumer && q.consumer_count() == 0;
+        if q.consumer_count() == 0 {
+            // Unused from now on: RabbitMQ restarts the x-expires timer.
+            q.last_used = self.journal.now;
+        }
         self.journal.event(|| EventKind::ConsumerRemoved {
             queue: consumer.queue.to_string(),
             conn,
@@ -273,7 +291,7 @@ impl Broker {
                     consumer_tag: c.tag.clone(),
                     delivery_tag: tag,
                     redelivered: entry.redelivered,
-                    message: as_delivered(q.args.kind, &entry),
+                    message: as_delivered(q.args.kind, &entry, false),
                 });
                 self.journal.event(|| EventKind::Delivered {
                     msg_id: entry.msg_id,
@@ -338,8 +356,8 @@ impl Broker {
     ) -> Result<(), AmqpError> {
         let vhost = self.vhost_of(conn)?;
         let queue = self.queue_name(conn, ch, queue)?;
-        self.usable_queue(conn, &vhost, &queue)?;
         self.check_access(conn, Access::Read, "queue", &queue)?;
+        self.usable_queue(conn, &vhost, &queue)?;
         let now = self.journal.now;
         // Expire first, so a get never hands out a message that is past its TTL.
         self.dispatch(&vhost, &queue);
@@ -357,8 +375,8 @@ impl Broker {
             return Ok(());
         };
         let message_count = q.ready.len() as u32;
-        let message = as_delivered(q.args.kind, &entry);
-        let (qname, durable) = (q.name.clone(), q.durable);
+        let message = as_delivered(q.args.kind, &entry, true);
+        let (qname, kept) = (q.name.clone(), super::stored(q, &entry.message));
         if !no_ack {
             q.unacked += 1;
         }
@@ -367,7 +385,7 @@ impl Broker {
         chan.next_delivery_tag += 1;
         let (msg_id, redelivered) = (entry.msg_id, entry.redelivered);
         if no_ack {
-            self.forget_stored(&vhost, &qname, durable, &entry);
+            self.forget_stored(&vhost, &qname, kept, &entry);
         } else {
             chan.unacked.insert(
                 tag,
@@ -407,17 +425,14 @@ impl Broker {
         outcome: Outcome,
     ) -> Result<(), AmqpError> {
         let chan = self.channel_mut(conn, ch)?;
-        let tags: Vec<u64> = if multiple {
-            let t: Vec<u64> = if tag == 0 {
-                chan.unacked.keys().copied().collect()
-            } else {
-                chan.unacked.range(..=tag).map(|(k, _)| *k).collect()
-            };
-            if t.is_empty() && tag != 0 {
-                return Err(unknown_tag(tag));
-            }
-            t
-        } else if chan.unacked.contains_key(&tag) {
+        // Tag 0 with multiple means every outstanding delivery. Otherwise the
+        // tag itself must be outstanding, even with multiple (RabbitMQ walks
+        // its unacked list up to that exact tag and fails if it is not there).
+        let tags: Vec<u64> = if multiple && tag == 0 {
+            chan.unacked.keys().copied().collect()
+        } else if multiple && chan.unacked.contains_key(&tag) {
+            chan.unacked.range(..=tag).map(|(k, _)| *k).collect()
+        } else if !multiple && chan.unacked.contains_key(&tag) {
             vec![tag]
         } else {
             return Err(unknown_tag(tag));
@@ -448,7 +463,7 @@ impl Broker {
             return; // its queue was deleted; the message went with it
         };
         q.unacked = q.unacked.saturating_sub(1);
-        let durable = q.durable;
+        let kept = super::stored(q, &u.entry.message);
         let msg_id = u.entry.msg_id;
         match outcome {
             Outcome::Ack => {
@@ -459,7 +474,7 @@ impl Broker {
                     channel: ch,
                     delivery_tag: tag,
                 });
-                self.forget_stored(vhost, &u.queue, durable, &u.entry);
+                self.forget_stored(vhost, &u.queue, kept, &u.entry);
             }
             Outcome::Reject { requeue } => {
                 self.journal.event(|| EventKind::Rejected {
@@ -474,6 +489,7 @@ impl Broker {
                         &u.queue,
                         u.entry,
                         "the consumer asked for it to be requeued",
+                        true,
                     );
                 } else {
                     self.dead_letter(vhost, &u.queue, u.entry, "rejected");
@@ -482,14 +498,18 @@ impl Broker {
         }
     }
 
-    /// Returns an unacked message to its queue, marked redelivered; a quorum
-    /// queue counts the return and dead-letters past `x-delivery-limit`.
+    /// Returns an unacked message to its queue, marked redelivered. A classic
+    /// queue puts it back at its original place. A quorum queue counts the
+    /// return (dead-lettering past `x-delivery-limit`); a client's requeue
+    /// (`explicit`) of a queue without a delivery limit goes to the back, any
+    /// other return to the front, after earlier returns.
     pub(crate) fn requeue(
         &mut self,
         vhost: &str,
         queue: &Arc<str>,
         mut entry: Entry,
         reason: &str,
+        explicit: bool,
     ) {
         let Some(q) = self
             .vhosts
@@ -510,7 +530,13 @@ impl Broker {
             }
         }
         let msg_id = entry.msg_id;
-        q.requeue(entry);
+        match q.args.kind {
+            QueueType::Classic => q.requeue(entry),
+            QueueType::Quorum if explicit && q.args.delivery_limit.is_none() => {
+                q.requeue_at_back(entry)
+            }
+            QueueType::Quorum => q.return_to_front(entry),
+        }
         self.journal.event(|| EventKind::Requeued {
             msg_id,
             queue: queue.to_string(),
@@ -574,14 +600,15 @@ impl Broker {
         if !requeue {
             return Err(AmqpError::new(ReplyCode::NotImplemented, "requeue=false"));
         }
-        self.requeue_channel(conn, ch, "basic.recover");
+        self.requeue_channel(conn, ch, "basic.recover", true);
         self.reply(conn, ch, Reply::BasicRecoverOk);
         self.unblock(conn, ch);
         Ok(())
     }
 
-    /// Requeues every unacked message of a channel (recover, channel close).
-    pub(crate) fn requeue_channel(&mut self, conn: ConnId, ch: ChannelId, reason: &str) {
+    /// Requeues every unacked message of a channel, in delivery order: on
+    /// basic.recover (`explicit`, like a nack) or when the channel goes.
+    pub(crate) fn requeue_channel(&mut self, conn: ConnId, ch: ChannelId, reason: &str, explicit: bool) {
         let Ok(vhost) = self.vhost_of(conn) else {
             return;
         };
@@ -598,7 +625,7 @@ impl Broker {
             {
                 q.unacked = q.unacked.saturating_sub(1);
             }
-            self.requeue(&vhost, &u.queue, u.entry, reason);
+            self.requeue(&vhost, &u.queue, u.entry, reason, explicit);
         }
     }
 

@@ -132,7 +132,7 @@ impl Broker {
         };
         // Unacked messages first, so they are back in place before any
         // auto-delete queue goes with its last consumer.
-        self.requeue_channel(conn, ch, reason);
+        self.requeue_channel(conn, ch, reason, false);
         for t in tags {
             self.remove_consumer(conn, ch, &t, reason);
         }
@@ -259,8 +259,8 @@ impl Broker {
     }
 
     /// A broker restart as clients see it: every connection drops, then only
-    /// durable exchanges, queues and bindings, and persistent messages in
-    /// durable queues, remain. (The real server restarts as a process and
+    /// durable exchanges, queues and bindings, persistent messages in durable
+    /// queues and every message of a quorum queue, remain. (The real server restarts as a process and
     /// recovers from its store; this is the simulation's restart.)
     pub fn restart(&mut self, now: Millis) {
         self.journal.now = now;
@@ -280,7 +280,12 @@ impl Broker {
             v.queues
                 .retain(|_, q| q.durable && q.exclusive_owner.is_none());
             for q in v.queues.values_mut() {
-                q.ready.retain(|e| e.message.properties.is_persistent());
+                // What the store held: see `stored`.
+                let quorum = q.args.kind == crate::queue::QueueType::Quorum;
+                q.ready
+                    .retain(|e| quorum || e.message.properties.is_persistent());
+                q.returned = q.returned.min(q.ready.len());
+                q.rejecting = false;
                 q.ready_bytes = q.ready.iter().map(|e| e.message.body_size()).sum();
                 q.active.clear();
                 q.blocked.clear();

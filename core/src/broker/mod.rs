@@ -11,6 +11,7 @@ mod inspect;
 mod lifecycle;
 mod names;
 mod publish;
+mod reply_to;
 mod state;
 
 pub use inspect::{
@@ -509,6 +510,12 @@ impl Broker {
         name: &str,
     ) -> Result<(), AmqpError> {
         let c = self.conn(conn)?;
+        // The default exchange is checked, and named, as "amq.default".
+        let name = if kind == "exchange" && name.is_empty() {
+            "amq.default"
+        } else {
+            name
+        };
         let ok = self
             .permissions
             .get(&(c.user.clone(), c.vhost.clone()))
@@ -579,7 +586,9 @@ fn summarize(cmd: &Command) -> String {
     }
 }
 
-/// Helper for message copies that belong in the store.
+/// Whether a queue's copy of a message belongs in the store: persistent
+/// messages in durable queues, and every message of a quorum queue (they are
+/// all written to its log, and all survive a restart).
 pub(crate) fn stored(q: &Queue, m: &Message) -> bool {
-    q.durable && m.properties.is_persistent()
+    q.durable && (m.properties.is_persistent() || q.args.kind == crate::queue::QueueType::Quorum)
 }

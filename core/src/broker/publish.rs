@@ -1,14 +1,13 @@
 //! basic.publish: routing through exchanges, enqueueing with overflow rules,
 //! mandatory returns, publisher confirms, and dead-lettering.
 
-use super::declare::exchange_name;
 use super::{stored, Broker, Pending};
 use crate::auth::Access;
 use crate::error::{AmqpError, ReplyCode};
 use crate::events::EventKind;
 use crate::exchange::{Dest, ExchangeKind};
 use crate::protocol::{ChannelId, ConnId, Output, StoreOp};
-use crate::queue::{Entry, Overflow};
+use crate::queue::{Entry, Overflow, QueueType};
 use crate::topic;
 use crate::types::{BasicProperties, FieldTable, FieldValue, Message};
 use bytes::Bytes;
@@ -46,17 +45,10 @@ impl Broker {
         mut properties: BasicProperties,
         body: Bytes,
     ) -> Result<(), AmqpError> {
-        let c = self.conn(conn)?;
-        let vhost = c.vhost.clone();
-        if let Some(uid) = &properties.user_id {
-            if *uid != c.user {
-                return Err(AmqpError::precondition(format_args!(
-                    "user_id property set to '{uid}' but authenticated user was '{}'",
-                    c.user
-                )));
-            }
-        }
-        let exchange = exchange_name(exchange);
+        let vhost = self.vhost_of(conn)?;
+        // RabbitMQ's order: write permission, the exchange, internal, the
+        // direct reply-to rewrite, user_id, expiration, then the CC/BCC headers.
+        self.check_access(conn, Access::Write, "exchange", exchange)?;
         if !exchange.is_empty() {
             let x = self.vhosts[&vhost]
                 .exchanges
@@ -68,7 +60,36 @@ impl Broker {
                 )));
             }
         }
-        self.check_access(conn, Access::Write, "exchange", exchange)?;
+        self.reply_to_rewrite(conn, ch, &mut properties)?;
+        if let Some(uid) = &properties.user_id {
+            let c = self.conn(conn)?;
+            let impersonator = self
+                .users
+                .get(&c.user)
+                .is_some_and(|u| u.tags.iter().any(|t| t == "impersonator"));
+            if *uid != c.user && !impersonator {
+                return Err(AmqpError::precondition(format_args!(
+                    "user_id property set to '{uid}' but authenticated user was '{}'",
+                    c.user
+                )));
+            }
+        }
+        if let Some(exp) = &properties.expiration {
+            crate::queue::parse_expiration(exp).map_err(|why| {
+                AmqpError::precondition(format_args!("invalid expiration '{exp}': {why}"))
+            })?;
+        }
+        for name in ["CC", "BCC"] {
+            match properties.header(name) {
+                None | Some(FieldValue::Array(_)) => {}
+                Some(other) => {
+                    return Err(AmqpError::precondition(format_args!(
+                        "invalid message: {{unacceptable_type_in_header,\"{name}\",{}}}",
+                        other.type_name()
+                    )))
+                }
+            }
+        }
         let chan = self.channel_mut(conn, ch)?;
         let seq = if chan.confirm {
             chan.next_publish_seq += 1;
@@ -105,6 +126,12 @@ impl Broker {
             exchange: exchange.to_string(),
             routing_key: routing_key.to_string(),
         });
+        if exchange.is_empty() && self.reply_to_deliver(routing_key, &message) {
+            if let Some(seq) = seq {
+                self.confirm(conn, ch, seq, true);
+            }
+            return Ok(());
+        }
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let routing = self.route(&vhost, exchange, &key_refs, &message);
         if routing.queues.is_empty() {
@@ -149,12 +176,16 @@ impl Broker {
         Ok(())
     }
 
+    /// Sends a publisher confirm. RabbitMQ sends a lone ack with
+    /// multiple=false, but a nack through its coalescing path, which sets
+    /// multiple=true when nothing older is unconfirmed; here every earlier
+    /// publish is always confirmed already.
     fn confirm(&mut self, conn: ConnId, ch: ChannelId, seq: u64, ack: bool) {
         self.journal.out(Output::Confirm {
             conn,
             channel: ch,
             delivery_tag: seq,
-            multiple: false,
+            multiple: !ack,
             ack,
         });
         self.journal.event(|| EventKind::Confirmed {
@@ -272,7 +303,16 @@ impl Broker {
             delivery_count: 0,
             enqueued_at: now,
         };
-        if q.args.overflow != Overflow::DropHead && q.full_for(entry.message.body_size()) {
+        // Quorum queues apply reject-publish after the fact: the publish that
+        // takes them over the limit is accepted, later ones are refused until
+        // the queue drains to its soft limit. Classic queues check up front.
+        let quorum_soft = q.args.kind == QueueType::Quorum && q.args.overflow == Overflow::RejectPublish;
+        let refuse = if quorum_soft {
+            q.rejecting
+        } else {
+            q.args.overflow != Overflow::DropHead && q.full_for(entry.message.body_size())
+        };
+        if refuse {
             self.journal.event(|| EventKind::PublishRejected {
                 msg_id,
                 queue: queue.to_string(),
@@ -297,14 +337,31 @@ impl Broker {
                 message: entry.message.clone(),
             }));
         }
+        let was_empty = q.ready.is_empty();
         q.push(entry);
+        if quorum_soft && q.over_limit() {
+            q.rejecting = true;
+        }
         let depth = q.ready.len();
         self.journal.event(|| EventKind::Enqueued {
             msg_id,
             queue: queue.to_string(),
             depth,
         });
-        while q.over_limit() {
+        if was_empty {
+            // A consumer that can take the message gets it straight away, as
+            // RabbitMQ delivers to a waiting consumer before any max-length
+            // rule (and before TTL 0 could expire it).
+            self.dispatch(vhost, queue);
+        }
+        let Some(q) = self
+            .vhosts
+            .get_mut(vhost)
+            .and_then(|v| v.queues.get_mut(queue))
+        else {
+            return Enqueued::Accepted;
+        };
+        while q.args.overflow == Overflow::DropHead && q.over_limit() {
             let Some(e) = q.pop() else { break };
             self.pending.push_back(Pending::DeadLetter {
                 vhost: vhost.to_string(),
@@ -314,8 +371,9 @@ impl Broker {
                 stored: true,
             });
         }
-        // Deliver now if a consumer can take it, before TTL 0 could expire it.
-        self.dispatch(vhost, queue);
+        if !was_empty {
+            self.dispatch(vhost, queue);
+        }
         Enqueued::Accepted
     }
 
@@ -338,8 +396,10 @@ impl Broker {
         });
     }
 
-    pub(crate) fn forget_stored(&mut self, vhost: &str, queue: &str, durable: bool, entry: &Entry) {
-        if durable && entry.message.properties.is_persistent() {
+    /// Tells the store a message left `queue`, if the store holds it (`kept`,
+    /// see [`stored`], worked out while the queue was at hand).
+    pub(crate) fn forget_stored(&mut self, vhost: &str, queue: &str, kept: bool, entry: &Entry) {
+        if kept {
             self.journal.out(Output::Store(StoreOp::MessageRemoved {
                 vhost: vhost.to_string(),
                 queue: queue.to_string(),
@@ -360,14 +420,14 @@ impl Broker {
             // The queue went away in the same step; the message goes with it.
             return;
         };
-        let (durable, dlx, dlrk) = (
-            q.durable,
+        let (kept, dlx, dlrk) = (
+            stored(q, &entry.message),
             q.args.dead_letter_exchange.clone(),
             q.args.dead_letter_routing_key.clone(),
         );
         // A message refused by reject-publish-dlx was never stored.
         if was_stored {
-            self.forget_stored(vhost, queue, durable, &entry);
+            self.forget_stored(vhost, queue, kept, &entry);
         }
         let msg_id = entry.msg_id;
         if reason == "expired" {
@@ -396,17 +456,17 @@ impl Broker {
             header_keys(&message.properties, "CC", &mut keys);
         }
         let routing = self.route(vhost, &dlx, &keys, &message);
-        let deaths = message.properties.header("x-death");
-        let rejected_in_cycle = matches!(deaths, Some(FieldValue::Array(d)) if d.iter().any(|e|
-            matches!(e, FieldValue::Table(t) if t.get("reason").and_then(|r| r.as_str()) == Some("rejected"))));
+        // RabbitMQ drops a dead letter that would go round a cycle of queues
+        // back to one it died in, unless a client rejected it on the way (or
+        // just now).
+        let deaths = match message.properties.header("x-death") {
+            Some(FieldValue::Array(d)) if reason != "rejected" => d.as_slice(),
+            _ => &[],
+        };
         let targets: Vec<Arc<str>> = routing
             .queues
             .into_iter()
-            .filter(|target| {
-                // RabbitMQ drops a dead letter that would cycle back to a queue it
-                // already died in, unless a client rejected it somewhere on the way.
-                rejected_in_cycle || **target != **queue && !died_in(deaths, target)
-            })
+            .filter(|target| !is_death_cycle(target, deaths))
             .collect();
         if self.journal.events_on && !targets.is_empty() {
             self.journal.event(|| EventKind::Routed {
@@ -422,14 +482,65 @@ impl Broker {
     }
 }
 
-fn died_in(deaths: Option<&FieldValue>, queue: &str) -> bool {
-    matches!(deaths, Some(FieldValue::Array(d)) if d.iter().any(|e|
-        matches!(e, FieldValue::Table(t) if t.get("queue").and_then(|q| q.as_str()) == Some(queue))))
+/// RabbitMQ's `is_cycle`: the x-death entries up to and including the
+/// target queue's must all be automatic deaths (no `rejected`).
+fn is_death_cycle(target: &str, deaths: &[FieldValue]) -> bool {
+    let field = |d: &FieldValue, key: &str| match d {
+        FieldValue::Table(t) => t.get(key).and_then(|v| v.as_str()).map(str::to_owned),
+        _ => None,
+    };
+    let Some(at) = deaths
+        .iter()
+        .position(|d| field(d, "queue").as_deref() == Some(target))
+    else {
+        return false;
+    };
+    deaths[..=at].iter().all(|d| {
+        matches!(d, FieldValue::Table(_)) && field(d, "reason").as_deref() != Some("rejected")
+    })
 }
 
-/// The message as it leaves for the dead-letter exchange: `x-death` updated
-/// (count per queue and reason, most recent first), `x-first-death-*` set once,
-/// per-message expiration moved to `original-expiration`.
+/// A table's `queue` and `reason`, which identify an x-death entry.
+fn death_key(t: &FieldTable) -> (Option<&FieldValue>, Option<&FieldValue>) {
+    (t.get("queue"), t.get("reason"))
+}
+
+/// RabbitMQ's `group_by_queue_and_reason`: one entry per (queue, reason),
+/// counting duplicates from old brokers. Its fold conses, so with two or more
+/// entries the result comes out in reverse order.
+fn group_deaths(tables: Vec<FieldTable>) -> Vec<FieldTable> {
+    if tables.len() < 2 {
+        return tables;
+    }
+    let mut seen = Vec::new();
+    let mut acc: Vec<FieldTable> = Vec::new();
+    for t in &tables {
+        let key = death_key(t);
+        let matches: Vec<&FieldTable> = tables.iter().filter(|o| death_key(o) == key).collect();
+        let mut first = matches[0].clone();
+        if first.get("count").is_none() {
+            first.0.insert(0, ("count".into(), FieldValue::I64(matches.len() as i64)));
+        }
+        if acc.is_empty() || !seen.contains(&key) {
+            acc.insert(0, first);
+        }
+        seen.push(key);
+    }
+    acc
+}
+
+/// RabbitMQ's `set_table_value`: set or replace a key in place, then sort
+/// the table by key (a stable sort, as `lists:keysort`).
+fn set_sorted(headers: &mut FieldTable, key: &str, value: FieldValue) {
+    headers.insert(key, value);
+    *headers = headers.sorted();
+}
+
+/// The message as it leaves for the dead-letter exchange, as RabbitMQ 3.10's
+/// `rabbit_dead_letter:make_msg` builds it: x-death updated (see
+/// `update_x_death_header` there, whose quirks of order are visible to
+/// clients), the headers sorted by key, `CC` removed when a dead-letter
+/// routing key replaces the keys, and the per-message TTL removed.
 fn dead_lettered_message(
     m: &Message,
     queue: &str,
@@ -440,51 +551,62 @@ fn dead_lettered_message(
 ) -> Arc<Message> {
     let mut props = (*m.properties).clone();
     let mut headers = props.headers.take().unwrap_or_default();
-    let mut deaths = match headers.remove("x-death") {
-        Some(FieldValue::Array(d)) => d,
-        _ => Vec::new(),
-    };
+    // The routing key, then the CC and BCC keys still in the headers.
     let mut routing_keys = vec![FieldValue::str(&m.routing_key)];
-    if let Some(FieldValue::Array(cc)) = headers.get("CC") {
-        routing_keys.extend(cc.iter().cloned());
+    for name in ["CC", "BCC"] {
+        if let Some(FieldValue::Array(keys)) = headers.get(name) {
+            routing_keys.extend(keys.iter().filter(|k| matches!(k, FieldValue::LongStr(_))).cloned());
+        }
     }
-    let same = deaths.iter().position(|d| {
-        matches!(d, FieldValue::Table(t)
-            if t.get("queue").and_then(|v| v.as_str()) == Some(queue)
-            && t.get("reason").and_then(|v| v.as_str()) == Some(reason))
-    });
-    let entry = match same {
-        Some(i) => {
-            let mut e = match deaths.remove(i) {
-                FieldValue::Table(t) => t,
-                _ => FieldTable::new(),
-            };
-            let count = e.get("count").and_then(|c| c.as_i64()).unwrap_or(0) + 1;
-            e.insert("count", FieldValue::I64(count));
-            e.insert("time", FieldValue::Timestamp(now / 1000));
-            e
-        }
-        None => {
-            let mut e = FieldTable::new();
-            e.insert("count", FieldValue::I64(1));
-            e.insert("reason", FieldValue::str(reason));
-            e.insert("queue", FieldValue::str(queue));
-            e.insert("time", FieldValue::Timestamp(now / 1000));
-            e.insert("exchange", FieldValue::str(&m.exchange));
-            e.insert("routing-keys", FieldValue::Array(routing_keys));
-            if let Some(exp) = &m.properties.expiration {
-                e.insert("original-expiration", FieldValue::str(exp));
-            }
-            e
-        }
+    let mut info = FieldTable::new();
+    info.insert("reason", FieldValue::str(reason));
+    info.insert("queue", FieldValue::str(queue));
+    info.insert("time", FieldValue::Timestamp(now / 1000));
+    info.insert("exchange", FieldValue::str(&m.exchange));
+    info.insert("routing-keys", FieldValue::Array(routing_keys));
+    if let Some(exp) = &m.properties.expiration {
+        info.insert("original-expiration", FieldValue::str(exp));
+    }
+    let first = |info: FieldTable| {
+        let mut e = FieldTable::new();
+        e.insert("count", FieldValue::I64(1));
+        e.0.extend(info.0);
+        e
     };
-    deaths.insert(0, FieldValue::Table(entry));
-    if headers.get("x-first-death-reason").is_none() {
-        headers.insert("x-first-death-exchange", FieldValue::str(&m.exchange));
-        headers.insert("x-first-death-queue", FieldValue::str(queue));
-        headers.insert("x-first-death-reason", FieldValue::str(reason));
+    match headers.get("x-death").cloned() {
+        None => {
+            set_sorted(&mut headers, "x-first-death-reason", FieldValue::str(reason));
+            set_sorted(&mut headers, "x-first-death-queue", FieldValue::str(queue));
+            set_sorted(&mut headers, "x-first-death-exchange", FieldValue::str(&m.exchange));
+            set_sorted(&mut headers, "x-death", FieldValue::Array(vec![FieldValue::Table(first(info))]));
+        }
+        Some(FieldValue::Array(old)) => {
+            let tables: Vec<FieldTable> = old
+                .into_iter()
+                .filter_map(|d| match d {
+                    FieldValue::Table(t) => Some(t),
+                    _ => None,
+                })
+                .collect();
+            let key = (info.get("queue").cloned(), info.get("reason").cloned());
+            let (matches, others): (Vec<FieldTable>, Vec<FieldTable>) = group_deaths(tables)
+                .into_iter()
+                .partition(|t| (t.get("queue").cloned(), t.get("reason").cloned()) == key);
+            let entry = match matches.into_iter().next() {
+                None => first(info),
+                Some(mut t) => {
+                    let n = t.get("count").and_then(|c| c.as_i64()).unwrap_or(0);
+                    t.insert("count", FieldValue::I64(n + 1));
+                    t
+                }
+            };
+            let mut deaths = vec![FieldValue::Table(entry.sorted())];
+            deaths.extend(others.into_iter().map(FieldValue::Table));
+            set_sorted(&mut headers, "x-death", FieldValue::Array(deaths));
+        }
+        // Not an array (a client rewrote it): RabbitMQ starts it afresh.
+        Some(_) => set_sorted(&mut headers, "x-death", FieldValue::Array(vec![FieldValue::Table(first(info))])),
     }
-    headers.insert("x-death", FieldValue::Array(deaths));
     if dlrk.is_some() {
         headers.remove("CC");
     }

@@ -1,0 +1,673 @@
+//! The one task that owns the broker core.
+//!
+//! Connection readers send it decoded methods in batches; it calls the core,
+//! turns the core's outputs into frames in per-connection buffers, and hands
+//! each buffer to that connection's writer once per batch (one channel send
+//! and one socket write for many frames). It also keeps the channel state the
+//! wire needs and the core does not (a channel we closed, waiting for
+//! `close-ok`), drives the core's timers, forwards store ops to the store
+//! thread, holds publisher confirms until the store has fsynced what they
+//! depend on, and raises the memory alarm.
+//!
+//! Owning the core in one task is what makes the server a faithful shell:
+//! every decision is the core's, taken in one order, as in the simulation.
+
+use crate::codec::{encode_output, ClientMethod, ServerMethod};
+use crate::handshake::Tuning;
+use crate::store::StoreMsg;
+use crate::writer::{Writer, WriterMsg};
+use bytes::BytesMut;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use warren_core::error::{AmqpError, ReplyCode};
+use warren_core::protocol::{ChannelId, Command, ConnId, Millis, Output, Reply, StoreOp};
+use warren_core::Broker;
+
+/// One thing a reader found on the wire, after framing and content assembly.
+// Nearly every item is a method; boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Item {
+    /// A complete method (publishes with their content) on a channel.
+    Method(ChannelId, ClientMethod),
+    /// A channel error found while assembling content (a message over the
+    /// size limit): that channel is closed with it.
+    ChannelError(ChannelId, AmqpError),
+    /// A connection error (bad frame, bad method): the connection is closed with it.
+    ConnectionError(AmqpError),
+}
+
+/// A message to the broker task.
+#[derive(Debug)]
+pub enum ToBroker {
+    /// Checks a login (`connection.start-ok`).
+    Authenticate {
+        mechanism: String,
+        username: String,
+        password: String,
+        loopback: bool,
+        reply: oneshot::Sender<Result<(), AmqpError>>,
+    },
+    /// `connection.open`: on success the broker task sends `open-ok` itself,
+    /// so it is ordered before anything else the connection is sent.
+    Open {
+        conn: ConnId,
+        user: String,
+        vhost: String,
+        tuning: Tuning,
+        blocked_capable: bool,
+        writer: Writer,
+        reply: oneshot::Sender<Result<(), AmqpError>>,
+    },
+    /// What a reader decoded from one read of its socket.
+    Frames { conn: ConnId, items: Vec<Item> },
+    /// The socket is gone (closed, failed, or silent past the heartbeat timeout).
+    Closed { conn: ConnId },
+    /// Close every connection with 320 CONNECTION_FORCED, flush the store, answer.
+    Shutdown { done: oneshot::Sender<()> },
+}
+
+/// The reply text RabbitMQ sends to every connection when it shuts down.
+pub const SHUTDOWN_TEXT: &str = "broker forced connection closure with reason 'shutdown'";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ChanState {
+    Open,
+    /// We sent `channel.close`; everything but `close`/`close-ok` is dropped.
+    Closing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConnState {
+    Open,
+    /// We sent `connection.close`; waiting for `close-ok`.
+    Closing,
+    /// Closed by the client or finished: waiting for the reader to report the socket gone.
+    Gone,
+}
+
+struct Conn {
+    writer: Writer,
+    frame_max: u32,
+    channel_max: u16,
+    blocked_capable: bool,
+    state: ConnState,
+    channels: HashMap<ChannelId, ChanState>,
+    /// Frames ready to go at the next flush.
+    buf: BytesMut,
+    /// Frames waiting for the store: (store sequence number needed, frames).
+    /// Everything after a held confirm waits too, to keep the order.
+    held: VecDeque<(u64, BytesMut)>,
+    /// Tell the writer `Closing` once the held frames are out.
+    closing_after: bool,
+    /// Tell the writer `Shutdown` once the held frames are out.
+    shutdown_after: bool,
+    dirty: bool,
+}
+
+impl Conn {
+    /// Where the next frames go: behind held frames if there are any.
+    fn tail(&mut self) -> &mut BytesMut {
+        match self.held.back_mut() {
+            Some((_, b)) => b,
+            None => &mut self.buf,
+        }
+    }
+}
+
+/// Settings of the broker task.
+pub struct Settings {
+    pub memory_high_watermark: u64,
+}
+
+/// The broker task's state.
+pub struct BrokerTask {
+    core: Broker,
+    start: Instant,
+    conns: HashMap<ConnId, Conn>,
+    dirty: Vec<ConnId>,
+    store: mpsc::UnboundedSender<StoreMsg>,
+    store_ops: Vec<StoreOp>,
+    /// Sequence number of the last store op produced, and of the last one fsynced.
+    store_seq: u64,
+    synced_seq: u64,
+    held_conns: HashSet<ConnId>,
+    alarm: watch::Sender<bool>,
+    watermark: u64,
+    /// Drop the core's `basic.recover-ok` for this channel (basic.recover-async).
+    swallow_recover_ok: Option<(ConnId, ChannelId)>,
+    last_timeout: Millis,
+}
+
+impl BrokerTask {
+    pub fn new(
+        core: Broker,
+        start: Instant,
+        store: mpsc::UnboundedSender<StoreMsg>,
+        alarm: watch::Sender<bool>,
+        settings: Settings,
+    ) -> BrokerTask {
+        BrokerTask {
+            core,
+            start,
+            conns: HashMap::new(),
+            dirty: Vec::new(),
+            store,
+            store_ops: Vec::new(),
+            store_seq: 0,
+            synced_seq: 0,
+            held_conns: HashSet::new(),
+            alarm,
+            watermark: settings.memory_high_watermark,
+            swallow_recover_ok: None,
+            last_timeout: 0,
+        }
+    }
+
+    fn now(&self) -> Millis {
+        self.start.elapsed().as_millis() as Millis
+    }
+
+    /// Runs until shut down (or every sender is gone).
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<ToBroker>,
+        mut synced: mpsc::UnboundedReceiver<u64>,
+    ) {
+        let mut batch = Vec::with_capacity(64);
+        let mut memory_tick = tokio::time::interval(Duration::from_millis(100));
+        memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut shutdown: Option<(oneshot::Sender<()>, Instant)> = None;
+        loop {
+            let timer = self.core.poll_timeout().map(|t| {
+                // Never spin on a deadline the core did not clear.
+                let t = t.max(self.last_timeout + 1);
+                self.start + Duration::from_millis(t)
+            });
+            let far = Instant::now() + Duration::from_secs(3600);
+            tokio::select! {
+                biased;
+                Some(s) = synced.recv() => self.on_synced(s),
+                n = rx.recv_many(&mut batch, 64) => {
+                    if n == 0 {
+                        break;
+                    }
+                    for msg in batch.drain(..) {
+                        if let ToBroker::Shutdown { done } = msg {
+                            self.begin_shutdown();
+                            shutdown = Some((done, Instant::now() + Duration::from_secs(3)));
+                        } else {
+                            self.handle(msg);
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(timer.unwrap_or(far)), if timer.is_some() => {
+                    let now = self.now();
+                    self.last_timeout = now;
+                    self.core.handle_timeout(now);
+                    self.drain_outputs();
+                }
+                _ = memory_tick.tick() => self.check_memory(),
+            }
+            self.flush();
+            if let Some((_, deadline)) = &shutdown {
+                if self.conns.is_empty() || Instant::now() >= *deadline {
+                    break;
+                }
+            }
+        }
+        // Make the store durable and compact before answering.
+        let (tx, rx_done) = oneshot::channel();
+        if !self.store_ops.is_empty() {
+            let ops = std::mem::take(&mut self.store_ops);
+            let _ = self.store.send(StoreMsg::Ops {
+                ops,
+                seq: self.store_seq,
+            });
+        }
+        if self.store.send(StoreMsg::Flush(tx)).is_ok() {
+            let _ = rx_done.await;
+        }
+        for c in self.conns.values() {
+            c.writer.control(WriterMsg::Shutdown);
+        }
+        if let Some((done, _)) = shutdown {
+            let _ = done.send(());
+        }
+    }
+
+    fn handle(&mut self, msg: ToBroker) {
+        match msg {
+            ToBroker::Authenticate {
+                mechanism,
+                username,
+                password,
+                loopback,
+                reply,
+            } => {
+                let _ = reply.send(
+                    self.core
+                        .authenticate(&mechanism, &username, &password, loopback),
+                );
+            }
+            ToBroker::Open {
+                conn,
+                user,
+                vhost,
+                tuning,
+                blocked_capable,
+                writer,
+                reply,
+            } => {
+                let now = self.now();
+                match self.core.handle_connection_open(now, conn, &user, &vhost) {
+                    Ok(()) => {
+                        let mut c = Conn {
+                            writer,
+                            frame_max: tuning.frame_max,
+                            channel_max: tuning.channel_max,
+                            blocked_capable,
+                            state: ConnState::Open,
+                            channels: HashMap::new(),
+                            buf: BytesMut::with_capacity(4096),
+                            held: VecDeque::new(),
+                            closing_after: false,
+                            shutdown_after: false,
+                            dirty: false,
+                        };
+                        ServerMethod::ConnectionOpenOk.encode(0, &mut c.buf);
+                        if blocked_capable && *self.alarm.borrow() {
+                            blocked_frame(true).encode(0, &mut c.buf);
+                        }
+                        self.conns.insert(conn, c);
+                        self.mark_dirty(conn);
+                        let _ = reply.send(Ok(()));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            ToBroker::Frames { conn, items } => {
+                for item in items {
+                    self.on_item(conn, item);
+                }
+            }
+            ToBroker::Closed { conn } => {
+                if let Some(c) = self.conns.remove(&conn) {
+                    c.writer.control(WriterMsg::Shutdown);
+                    self.held_conns.remove(&conn);
+                }
+                let now = self.now();
+                self.core
+                    .handle_connection_closed(now, conn, "the client's socket closed");
+                self.drain_outputs();
+            }
+            ToBroker::Shutdown { .. } => {}
+        }
+    }
+
+    fn begin_shutdown(&mut self) {
+        let now = self.now();
+        let ids: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.state == ConnState::Open)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            let err = AmqpError::new(ReplyCode::ConnectionForced, SHUTDOWN_TEXT);
+            self.core.close_connection(now, id, err);
+        }
+        self.drain_outputs();
+    }
+
+    fn on_item(&mut self, id: ConnId, item: Item) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        match c.state {
+            ConnState::Gone => return,
+            ConnState::Closing => {
+                // After our connection.close only its answer counts.
+                if let Item::Method(
+                    0,
+                    ClientMethod::ConnectionCloseOk | ClientMethod::ConnectionClose { .. },
+                ) = item
+                {
+                    c.state = ConnState::Gone;
+                    c.shutdown_after = true;
+                    self.mark_dirty(id);
+                }
+                return;
+            }
+            ConnState::Open => {}
+        }
+        match item {
+            Item::ConnectionError(err) => self.connection_error(id, err),
+            Item::ChannelError(ch, err) => {
+                if self.chan_state(id, ch) == Some(ChanState::Open) {
+                    let now = self.now();
+                    self.core.handle_channel_close(now, id, ch);
+                    self.drain_outputs();
+                    self.route(Output::ChannelClose {
+                        conn: id,
+                        channel: ch,
+                        error: err,
+                    });
+                }
+            }
+            Item::Method(0, m) => self.channel0(id, m),
+            Item::Method(ch, m) => self.channel_method(id, ch, m),
+        }
+    }
+
+    fn chan_state(&self, id: ConnId, ch: ChannelId) -> Option<ChanState> {
+        self.conns.get(&id)?.channels.get(&ch).copied()
+    }
+
+    fn set_chan_state(&mut self, id: ConnId, ch: ChannelId, state: Option<ChanState>) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            match state {
+                Some(s) => c.channels.insert(ch, s),
+                None => c.channels.remove(&ch),
+            };
+        }
+    }
+
+    /// Closes a connection with a connection error found by the server (bad
+    /// frames, methods out of place); the core drops its state.
+    fn connection_error(&mut self, id: ConnId, err: AmqpError) {
+        let now = self.now();
+        self.core.close_connection(now, id, err);
+        self.drain_outputs();
+    }
+
+    fn channel0(&mut self, id: ConnId, m: ClientMethod) {
+        match m {
+            ClientMethod::ConnectionClose { .. } => {
+                let now = self.now();
+                self.core
+                    .handle_connection_closed(now, id, "closed by the client");
+                self.drain_outputs();
+                if let Some(c) = self.conns.get_mut(&id) {
+                    ServerMethod::ConnectionCloseOk.encode(0, c.tail());
+                    c.state = ConnState::Gone;
+                    c.shutdown_after = true;
+                    self.mark_dirty(id);
+                }
+            }
+            ClientMethod::ConnectionCloseOk => {
+                // Nothing of ours to acknowledge: the client is going anyway.
+                let now = self.now();
+                self.core
+                    .handle_connection_closed(now, id, "closed by the client");
+                self.drain_outputs();
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.state = ConnState::Gone;
+                    c.shutdown_after = true;
+                    self.mark_dirty(id);
+                }
+            }
+            ClientMethod::ConnectionUpdateSecret { .. } => {
+                self.send_method(id, 0, ServerMethod::ConnectionUpdateSecretOk);
+            }
+            other => {
+                let err = AmqpError::new(
+                    ReplyCode::ChannelError,
+                    "unexpected method in connection state running",
+                )
+                .on(other.method_id());
+                self.connection_error(id, err);
+            }
+        }
+    }
+
+    fn channel_method(&mut self, id: ConnId, ch: ChannelId, m: ClientMethod) {
+        let Some(c) = self.conns.get(&id) else {
+            return;
+        };
+        let (open_count, channel_max) = (c.channels.len(), c.channel_max);
+        let now = self.now();
+        match self.chan_state(id, ch) {
+            Some(ChanState::Closing) => match m {
+                ClientMethod::ChannelCloseOk => self.set_chan_state(id, ch, None),
+                ClientMethod::ChannelClose { .. } => {
+                    // Both sides closed at once: answer, and the channel is done.
+                    self.set_chan_state(id, ch, None);
+                    self.send_method(id, ch, ServerMethod::ChannelCloseOk);
+                }
+                _ => {}
+            },
+            None => match m {
+                ClientMethod::ChannelOpen => {
+                    if open_count >= usize::from(channel_max) {
+                        let err = AmqpError::new(
+                            ReplyCode::NotAllowed,
+                            format_args!(
+                                "number of channels opened ({open_count}) has reached the negotiated channel_max ({channel_max})"
+                            ),
+                        )
+                        .on((20, 10));
+                        self.connection_error(id, err);
+                        return;
+                    }
+                    match self.core.handle_channel_open(now, id, ch) {
+                        Ok(()) => {
+                            self.set_chan_state(id, ch, Some(ChanState::Open));
+                            self.send_method(id, ch, ServerMethod::ChannelOpenOk);
+                        }
+                        Err(e) => self.connection_error(id, e),
+                    }
+                }
+                other => {
+                    let err = AmqpError::new(ReplyCode::ChannelError, "expected 'channel.open'")
+                        .on(other.method_id());
+                    self.connection_error(id, err);
+                }
+            },
+            Some(ChanState::Open) => match m {
+                ClientMethod::Command(cmd) => {
+                    self.core.handle_command(now, id, ch, cmd);
+                    self.drain_outputs();
+                }
+                ClientMethod::ChannelClose { .. } => {
+                    self.set_chan_state(id, ch, None);
+                    self.core.handle_channel_close(now, id, ch);
+                    self.drain_outputs();
+                    self.send_method(id, ch, ServerMethod::ChannelCloseOk);
+                }
+                ClientMethod::ChannelOpen => match self.core.handle_channel_open(now, id, ch) {
+                    Ok(()) => self.send_method(id, ch, ServerMethod::ChannelOpenOk),
+                    Err(e) => self.connection_error(id, e),
+                },
+                ClientMethod::ChannelCloseOk | ClientMethod::ChannelFlowOk { .. } => {}
+                ClientMethod::AccessRequest { .. } => {
+                    self.send_method(id, ch, ServerMethod::AccessRequestOk);
+                }
+                ClientMethod::BasicRecoverAsync { requeue } => {
+                    self.swallow_recover_ok = Some((id, ch));
+                    self.core
+                        .handle_command(now, id, ch, Command::BasicRecover { requeue });
+                    self.drain_outputs();
+                    self.swallow_recover_ok = None;
+                }
+                other => {
+                    // Server-only methods, and connection methods on a channel.
+                    let err = AmqpError::new(ReplyCode::CommandInvalid, "unimplemented method")
+                        .on(other.method_id());
+                    self.connection_error(id, err);
+                }
+            },
+        }
+    }
+
+    /// Encodes a method of ours (not from the core) in the connection's order.
+    fn send_method(&mut self, id: ConnId, ch: ChannelId, m: ServerMethod) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            m.encode(ch, c.tail());
+            self.mark_dirty(id);
+        }
+    }
+
+    fn mark_dirty(&mut self, id: ConnId) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            if !c.dirty {
+                c.dirty = true;
+                self.dirty.push(id);
+            }
+        }
+    }
+
+    /// Takes every output of the last core call and routes it.
+    fn drain_outputs(&mut self) {
+        while let Some(o) = self.core.poll_output() {
+            match o {
+                Output::Store(op) => {
+                    self.store_ops.push(op);
+                    self.store_seq += 1;
+                }
+                other => self.route(other),
+            }
+        }
+    }
+
+    fn route(&mut self, o: Output) {
+        let Some(id) = o.conn() else { return };
+        if let Some((sc, sch)) = self.swallow_recover_ok {
+            if let Output::Reply {
+                conn,
+                channel,
+                reply: Reply::BasicRecoverOk,
+            } = &o
+            {
+                if *conn == sc && *channel == sch {
+                    return;
+                }
+            }
+        }
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if c.state == ConnState::Gone {
+            return;
+        }
+        match &o {
+            Output::ChannelClose { channel, .. } => {
+                c.channels.insert(*channel, ChanState::Closing);
+            }
+            Output::ConnectionClose { .. } => {
+                c.state = ConnState::Closing;
+                c.closing_after = true;
+            }
+            _ => {}
+        }
+        // A confirm (or a commit) may only go out once the store ops before
+        // it are on disk; frames after it on this connection wait with it.
+        let needs_sync = matches!(
+            o,
+            Output::Confirm { .. }
+                | Output::Reply {
+                    reply: Reply::TxCommitOk,
+                    ..
+                }
+        ) && self.store_seq > self.synced_seq;
+        if needs_sync && c.held.back().map(|h| h.0) != Some(self.store_seq) {
+            c.held.push_back((self.store_seq, BytesMut::new()));
+            self.held_conns.insert(id);
+        }
+        let frame_max = c.frame_max;
+        encode_output(&o, frame_max, c.tail());
+        self.mark_dirty(id);
+    }
+
+    /// The store has fsynced up to `seq`: release what waited for it.
+    fn on_synced(&mut self, seq: u64) {
+        self.synced_seq = self.synced_seq.max(seq);
+        let ids: Vec<ConnId> = self.held_conns.iter().copied().collect();
+        for id in ids {
+            let Some(c) = self.conns.get_mut(&id) else {
+                self.held_conns.remove(&id);
+                continue;
+            };
+            while c.held.front().is_some_and(|h| h.0 <= self.synced_seq) {
+                if let Some((_, frames)) = c.held.pop_front() {
+                    c.buf.extend_from_slice(&frames);
+                }
+            }
+            if c.held.is_empty() {
+                self.held_conns.remove(&id);
+            }
+            self.mark_dirty(id);
+        }
+    }
+
+    /// Hands buffered frames to the writers and store ops to the store.
+    fn flush(&mut self) {
+        if !self.store_ops.is_empty() {
+            let ops = std::mem::take(&mut self.store_ops);
+            let _ = self.store.send(StoreMsg::Ops {
+                ops,
+                seq: self.store_seq,
+            });
+        }
+        for id in self.dirty.drain(..) {
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            c.dirty = false;
+            if !c.buf.is_empty() {
+                c.writer.send(c.buf.split().freeze());
+            }
+            if c.held.is_empty() {
+                if c.closing_after {
+                    c.closing_after = false;
+                    c.writer.control(WriterMsg::Closing);
+                }
+                if c.shutdown_after {
+                    c.shutdown_after = false;
+                    c.writer.control(WriterMsg::Shutdown);
+                }
+            }
+        }
+    }
+
+    /// Raises or clears the memory alarm: queued message bytes plus bytes
+    /// waiting in writers, against the high watermark.
+    fn check_memory(&mut self) {
+        let queued: u64 = self
+            .core
+            .queues()
+            .iter()
+            .map(|q| q.message_bytes_ready)
+            .sum();
+        let writing: u64 = self.conns.values().map(|c| c.writer.queued() as u64).sum();
+        let on = queued + writing > self.watermark;
+        if on == *self.alarm.borrow() {
+            return;
+        }
+        self.alarm.send_replace(on);
+        let ids: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.blocked_capable && c.state == ConnState::Open)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.send_method(id, 0, blocked_frame(on));
+        }
+        self.flush();
+    }
+}
+
+fn blocked_frame(on: bool) -> ServerMethod {
+    if on {
+        ServerMethod::ConnectionBlocked {
+            reason: "low on memory".to_string(),
+        }
+    } else {
+        ServerMethod::ConnectionUnblocked
+    }
+}

@@ -1,0 +1,145 @@
+//! `warren serve`: opens the store, recovers durable state into a fresh
+//! broker core, starts the broker task and the store thread, accepts AMQP
+//! connections, and shuts everything down in order on SIGINT/SIGTERM.
+
+use crate::broker_task::{BrokerTask, Settings, ToBroker};
+use crate::config::{load_definitions, ServeConfig};
+use crate::connection::{self, Shared};
+use crate::store::{recover_into, Store};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use warren_core::{Broker, BrokerConfig};
+
+/// Runs the server until SIGINT or SIGTERM. Errors (a busy port, an unusable
+/// data dir, a bad config file) are one line, for `main` to print.
+pub fn run(cfg: ServeConfig) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(serve(cfg, shutdown_signal()))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A seed for server-generated names, different on every start so names
+/// (`amq.gen-…`) never repeat across restarts.
+fn seed() -> u64 {
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    t ^ (u64::from(std::process::id()) << 32)
+}
+
+/// Serves until `shutdown` resolves, then closes every connection with
+/// 320 CONNECTION_FORCED and flushes the store.
+pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+    let defs = cfg.config.as_deref().map(load_definitions).transpose()?;
+    let store = Store::open(&cfg.data_dir)?;
+    let addr = SocketAddr::new(cfg.bind, cfg.amqp_port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+
+    // As RabbitMQ: guest/guest and vhost "/" exist unless definitions are
+    // loaded at boot, which then say who exists.
+    let mut core = Broker::new(BrokerConfig {
+        seed: seed(),
+        events: false,
+        default_user: defs.is_none(),
+    });
+    if let Some(d) = &defs {
+        core.load_definitions(d).map_err(|e| {
+            format!(
+                "bad config file {}: {}",
+                cfg.config
+                    .as_deref()
+                    .unwrap_or_else(|| "".as_ref())
+                    .display(),
+                e.text
+            )
+        })?;
+    }
+    let started = std::time::Instant::now();
+    let (queues, messages) = recover_into(store.index(), &mut core);
+    while core.poll_output().is_some() {}
+
+    let (synced_tx, synced_rx) = mpsc::unbounded_channel();
+    let (store_tx, store_thread) = store.spawn(synced_tx);
+    let (alarm_tx, alarm_rx) = watch::channel(false);
+    let (broker_tx, broker_rx) = mpsc::channel(1024);
+    let task = BrokerTask::new(
+        core,
+        Instant::now(),
+        store_tx,
+        alarm_tx,
+        Settings {
+            memory_high_watermark: cfg.memory_high_watermark,
+        },
+    );
+    let broker = tokio::spawn(task.run(broker_rx, synced_rx));
+    let local = listener.local_addr().unwrap_or(addr);
+    println!(
+        "warren {}: AMQP on {local}, data in {} ({queues} durable queues, {messages} messages recovered in {} ms)",
+        env!("CARGO_PKG_VERSION"),
+        cfg.data_dir.display(),
+        started.elapsed().as_millis()
+    );
+
+    let shared = Shared {
+        broker: broker_tx.clone(),
+        alarm: alarm_rx,
+    };
+    let mut next_id = 1u64;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let id = next_id;
+                    next_id += 1;
+                    tokio::spawn(connection::serve(stream, id, shared.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, go on.
+                    eprintln!("warren: accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let (done_tx, done_rx) = oneshot::channel();
+    if broker_tx
+        .send(ToBroker::Shutdown { done: done_tx })
+        .await
+        .is_ok()
+    {
+        let _ = done_rx.await;
+    }
+    drop(broker_tx);
+    drop(shared);
+    let _ = broker.await;
+    let _ = tokio::task::spawn_blocking(move || store_thread.join()).await;
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! The writing half of a connection: one task per socket that writes what the
+//! broker task (and the handshake) encoded, sends heartbeats when the
+//! connection is otherwise quiet, and closes the socket when told.
+//!
+//! Writing in its own task means a client that reads slowly never stalls the
+//! broker or its own reader: bytes wait in the channel, counted in `queued`
+//! so the memory watermark sees them.
+
+use bytes::Bytes;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// After sending `connection.close`, how long to wait for the client's
+/// `close-ok` before closing the socket anyway.
+pub const CLOSING_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a writer is told.
+#[derive(Debug)]
+pub enum WriterMsg {
+    /// Frames to write.
+    Data(Bytes),
+    /// The negotiated heartbeat interval in seconds (0 = none).
+    Heartbeat(u16),
+    /// A `connection.close` went out: close the socket once the client
+    /// answers ([`WriterMsg::Shutdown`]) or after [`CLOSING_TIMEOUT`].
+    Closing,
+    /// Write what is queued, then close the socket.
+    Shutdown,
+}
+
+/// How the rest of the server talks to a connection's writer.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    tx: mpsc::UnboundedSender<WriterMsg>,
+    /// Bytes handed over and not yet written.
+    queued: Arc<AtomicUsize>,
+}
+
+impl Writer {
+    pub fn send(&self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        self.queued.fetch_add(data.len(), Ordering::Relaxed);
+        if self.tx.send(WriterMsg::Data(data)).is_err() {
+            // The socket is gone; so are the bytes.
+            self.queued.store(0, Ordering::Relaxed);
+        }
+    }
+
+    pub fn control(&self, msg: WriterMsg) {
+        let _ = self.tx.send(msg);
+    }
+
+    /// Bytes waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
+/// Starts the writer for a socket's write half. `done` becomes true when the
+/// writer has closed the socket, which tells the reader to stop.
+pub fn spawn(sock: OwnedWriteHalf, done: watch::Sender<bool>) -> Writer {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(run(sock, rx, queued.clone(), done));
+    Writer { tx, queued }
+}
+
+enum Step {
+    Go,
+    Stop,
+}
+
+struct State {
+    out: BufWriter<OwnedWriteHalf>,
+    queued: Arc<AtomicUsize>,
+    heartbeat: Option<Duration>,
+    last_write: Instant,
+    closing_deadline: Option<Instant>,
+}
+
+impl State {
+    async fn handle(&mut self, msg: Option<WriterMsg>) -> std::io::Result<Step> {
+        match msg {
+            Some(WriterMsg::Data(b)) => {
+                self.out.write_all(&b).await?;
+                self.queued.fetch_sub(b.len(), Ordering::Relaxed);
+                self.last_write = Instant::now();
+            }
+            Some(WriterMsg::Heartbeat(secs)) => {
+                self.heartbeat = (secs > 0).then(|| Duration::from_secs(secs.into()));
+            }
+            Some(WriterMsg::Closing) => {
+                self.closing_deadline = Some(Instant::now() + CLOSING_TIMEOUT);
+            }
+            Some(WriterMsg::Shutdown) | None => return Ok(Step::Stop),
+        }
+        Ok(Step::Go)
+    }
+}
+
+async fn run(
+    sock: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<WriterMsg>,
+    queued: Arc<AtomicUsize>,
+    done: watch::Sender<bool>,
+) {
+    let mut st = State {
+        out: BufWriter::with_capacity(64 * 1024, sock),
+        queued,
+        heartbeat: None,
+        last_write: Instant::now(),
+        closing_deadline: None,
+    };
+    let far = Duration::from_secs(86_400);
+    let result: std::io::Result<()> = async {
+        loop {
+            // A heartbeat goes out after half an interval without writes,
+            // which keeps the client's two-interval timeout well clear.
+            let beat_at = st.last_write + st.heartbeat.map_or(far, |d| d / 2);
+            let close_at = st.closing_deadline.unwrap_or(Instant::now() + far);
+            tokio::select! {
+                msg = rx.recv() => {
+                    let mut step = st.handle(msg).await?;
+                    // Take everything already queued before flushing once.
+                    while let Step::Go = step {
+                        match rx.try_recv() {
+                            Ok(m) => step = st.handle(Some(m)).await?,
+                            Err(mpsc::error::TryRecvError::Empty) => break,
+                            Err(mpsc::error::TryRecvError::Disconnected) => step = Step::Stop,
+                        }
+                    }
+                    st.out.flush().await?;
+                    if let Step::Stop = step {
+                        return Ok(());
+                    }
+                }
+                _ = tokio::time::sleep_until(beat_at), if st.heartbeat.is_some() => {
+                    st.out.write_all(&crate::codec::HEARTBEAT_FRAME).await?;
+                    st.out.flush().await?;
+                    st.last_write = Instant::now();
+                }
+                _ = tokio::time::sleep_until(close_at), if st.closing_deadline.is_some() => {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    .await;
+    if result.is_ok() {
+        let _ = st.out.flush().await;
+        let _ = st.out.shutdown().await;
+    }
+    st.queued.store(0, Ordering::Relaxed);
+    let _ = done.send(true);
+}
