@@ -101,7 +101,10 @@ pub const MAX_TTL: u64 = 315_360_000_000;
 /// ten years. The error is RabbitMQ's reason term, for its 406 text.
 pub fn parse_expiration(s: &str) -> Result<u64, String> {
     let digits_at = usize::from(s.starts_with(['+', '-']));
-    let digits = s[digits_at..].bytes().take_while(u8::is_ascii_digit).count();
+    let digits = s[digits_at..]
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .count();
     if digits == 0 {
         return Err("no_integer".into());
     }
@@ -114,7 +117,10 @@ pub fn parse_expiration(s: &str) -> Result<u64, String> {
         Ok(n) if n < 0 => Err(format!("{{value_negative,{n}}}")),
         Ok(n) if n > MAX_TTL as i128 => Err(format!("{{value_too_large,{n}}}")),
         Ok(n) => Ok(n as u64),
-        Err(_) => Err(format!("{{value_too_large,{}}}", number.trim_start_matches('+'))),
+        Err(_) => Err(format!(
+            "{{value_too_large,{}}}",
+            number.trim_start_matches('+')
+        )),
     }
 }
 
@@ -171,7 +177,10 @@ impl QueueArgs {
             match args.get(key) {
                 None => Ok(None),
                 Some(FieldValue::LongStr(b)) => Ok(Some(String::from_utf8_lossy(b).into_owned())),
-                Some(v) => Err(invalid(key, format!("{{unacceptable_type,{}}}", v.type_name()))),
+                Some(v) => Err(invalid(
+                    key,
+                    format!("{{unacceptable_type,{}}}", v.type_name()),
+                )),
             }
         };
         let expires = match int("x-expires")? {
@@ -193,7 +202,10 @@ impl QueueArgs {
         non_negative("x-max-in-memory-bytes")?;
         if let Some(p) = non_negative("x-max-priority")? {
             if p > 255 {
-                return Err(invalid("x-max-priority", format!("{{max_value_exceeded,{p}}}")));
+                return Err(invalid(
+                    "x-max-priority",
+                    format!("{{max_value_exceeded,{p}}}"),
+                ));
             }
         }
         let overflow = match text("x-overflow")?.as_deref() {
@@ -234,7 +246,9 @@ impl QueueArgs {
         let accepted = kind.arguments();
         let owned_elsewhere = |k: &str| {
             !accepted.contains(&k)
-                && (CLASSIC_ARGS.contains(&k) || QUORUM_ARGS.contains(&k) || STREAM_ONLY_ARGS.contains(&k))
+                && (CLASSIC_ARGS.contains(&k)
+                    || QUORUM_ARGS.contains(&k)
+                    || STREAM_ONLY_ARGS.contains(&k))
         };
         if let Some((k, _)) = args.iter().find(|(k, _)| owned_elsewhere(k)) {
             return Err(AmqpError::precondition(format_args!(

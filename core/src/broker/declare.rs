@@ -425,7 +425,10 @@ impl Broker {
         }
         self.check_access(conn, Access::Read, "exchange", exchange)?;
         let v = &self.vhosts[&vhost];
-        let (Some(x), true) = (v.exchanges.get(exchange), v.queues.contains_key(queue.as_str())) else {
+        let (Some(x), true) = (
+            v.exchanges.get(exchange),
+            v.queues.contains_key(queue.as_str()),
+        ) else {
             if bind {
                 return Err(match v.exchanges.contains_key(exchange) {
                     false => AmqpError::not_found("exchange", exchange, &vhost),
@@ -567,7 +570,11 @@ impl Broker {
             };
             if !nowait {
                 // Asking for the counts counts as use (x-expires restarts).
-                if let Some(q) = self.vhosts.get_mut(&vhost).and_then(|v| v.queues.get_mut(d.name.as_str())) {
+                if let Some(q) = self
+                    .vhosts
+                    .get_mut(&vhost)
+                    .and_then(|v| v.queues.get_mut(d.name.as_str()))
+                {
                     q.last_used = now;
                 }
                 self.reply(conn, ch, reply);
@@ -595,7 +602,10 @@ impl Broker {
         let owner = d.exclusive.then_some(conn);
         // Exclusive queues are never durable (RabbitMQ ignores the flag).
         let durable = d.durable && !d.exclusive;
-        let exists = self.vhosts.get(&vhost).is_some_and(|v| v.queues.contains_key(name.as_str()));
+        let exists = self
+            .vhosts
+            .get(&vhost)
+            .is_some_and(|v| v.queues.contains_key(name.as_str()));
         if !exists {
             // Checked before the arguments: the dead-letter exchange's type,
             // then read on the queue and write on that exchange.

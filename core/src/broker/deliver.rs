@@ -64,13 +64,18 @@ impl Broker {
         let vhost = self.vhost_of(conn)?;
         // RabbitMQ's order: a reused tag (a connection error), the queue name,
         // read permission, the queue itself, then the queue's own refusals.
-        if !tag.is_empty() && self.channel_mut(conn, ch)?.consumers.contains_key(tag.as_str()) {
+        if !tag.is_empty()
+            && self
+                .channel_mut(conn, ch)?
+                .consumers
+                .contains_key(tag.as_str())
+        {
             return Err(AmqpError::new(
                 ReplyCode::NotAllowed,
                 format_args!("attempt to reuse consumer tag '{tag}'"),
             ));
         }
-        let queue = self.queue_name(conn, ch, &queue)?;
+        let queue = self.queue_name(conn, ch, queue)?;
         self.check_access(conn, Access::Read, "queue", &queue)?;
         let global_qos = self.channel_mut(conn, ch)?.global_prefetch > 0;
         let q = self.usable_queue(conn, &vhost, &queue)?;
@@ -608,7 +613,13 @@ impl Broker {
 
     /// Requeues every unacked message of a channel, in delivery order: on
     /// basic.recover (`explicit`, like a nack) or when the channel goes.
-    pub(crate) fn requeue_channel(&mut self, conn: ConnId, ch: ChannelId, reason: &str, explicit: bool) {
+    pub(crate) fn requeue_channel(
+        &mut self,
+        conn: ConnId,
+        ch: ChannelId,
+        reason: &str,
+        explicit: bool,
+    ) {
         let Ok(vhost) = self.vhost_of(conn) else {
             return;
         };

@@ -5,6 +5,7 @@
 //! it caused are re-routed and queues it touched are dispatched, so the outputs
 //! of one call are complete and in wire order.
 
+mod admin;
 mod declare;
 mod deliver;
 mod inspect;

@@ -306,7 +306,8 @@ impl Broker {
         // Quorum queues apply reject-publish after the fact: the publish that
         // takes them over the limit is accepted, later ones are refused until
         // the queue drains to its soft limit. Classic queues check up front.
-        let quorum_soft = q.args.kind == QueueType::Quorum && q.args.overflow == Overflow::RejectPublish;
+        let quorum_soft =
+            q.args.kind == QueueType::Quorum && q.args.overflow == Overflow::RejectPublish;
         let refuse = if quorum_soft {
             q.rejecting
         } else {
@@ -519,7 +520,9 @@ fn group_deaths(tables: Vec<FieldTable>) -> Vec<FieldTable> {
         let matches: Vec<&FieldTable> = tables.iter().filter(|o| death_key(o) == key).collect();
         let mut first = matches[0].clone();
         if first.get("count").is_none() {
-            first.0.insert(0, ("count".into(), FieldValue::I64(matches.len() as i64)));
+            first
+                .0
+                .insert(0, ("count".into(), FieldValue::I64(matches.len() as i64)));
         }
         if acc.is_empty() || !seen.contains(&key) {
             acc.insert(0, first);
@@ -555,7 +558,11 @@ fn dead_lettered_message(
     let mut routing_keys = vec![FieldValue::str(&m.routing_key)];
     for name in ["CC", "BCC"] {
         if let Some(FieldValue::Array(keys)) = headers.get(name) {
-            routing_keys.extend(keys.iter().filter(|k| matches!(k, FieldValue::LongStr(_))).cloned());
+            routing_keys.extend(
+                keys.iter()
+                    .filter(|k| matches!(k, FieldValue::LongStr(_)))
+                    .cloned(),
+            );
         }
     }
     let mut info = FieldTable::new();
@@ -575,10 +582,22 @@ fn dead_lettered_message(
     };
     match headers.get("x-death").cloned() {
         None => {
-            set_sorted(&mut headers, "x-first-death-reason", FieldValue::str(reason));
+            set_sorted(
+                &mut headers,
+                "x-first-death-reason",
+                FieldValue::str(reason),
+            );
             set_sorted(&mut headers, "x-first-death-queue", FieldValue::str(queue));
-            set_sorted(&mut headers, "x-first-death-exchange", FieldValue::str(&m.exchange));
-            set_sorted(&mut headers, "x-death", FieldValue::Array(vec![FieldValue::Table(first(info))]));
+            set_sorted(
+                &mut headers,
+                "x-first-death-exchange",
+                FieldValue::str(&m.exchange),
+            );
+            set_sorted(
+                &mut headers,
+                "x-death",
+                FieldValue::Array(vec![FieldValue::Table(first(info))]),
+            );
         }
         Some(FieldValue::Array(old)) => {
             let tables: Vec<FieldTable> = old
@@ -605,7 +624,11 @@ fn dead_lettered_message(
             set_sorted(&mut headers, "x-death", FieldValue::Array(deaths));
         }
         // Not an array (a client rewrote it): RabbitMQ starts it afresh.
-        Some(_) => set_sorted(&mut headers, "x-death", FieldValue::Array(vec![FieldValue::Table(first(info))])),
+        Some(_) => set_sorted(
+            &mut headers,
+            "x-death",
+            FieldValue::Array(vec![FieldValue::Table(first(info))]),
+        ),
     }
     if dlrk.is_some() {
         headers.remove("CC");

@@ -1,9 +1,144 @@
-//! Checking a scenario's expectations against a simulated run.
+//! Checking a scenario's expectations against what a run let clients observe.
+//!
+//! The checker reads a run through [`Observed`], so the same expectations can
+//! be checked against the simulator (`check`) and against a real broker
+//! (the `warren-remote` crate), which records the same [`Observation`]s.
 
 use super::{Expectation, Order, Scenario};
+use crate::protocol::Millis;
 use crate::sim::{Observation, Simulation};
 use crate::types::{FieldTable, FieldValue};
 use std::fmt;
+
+/// A queue's counts as a run could read them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueFigures {
+    pub ready: u64,
+    /// None where the run cannot see it: over AMQP a passive `queue.declare`
+    /// reports ready messages only, never the unacknowledged ones.
+    pub unacked: Option<u64>,
+    pub consumers: u64,
+}
+
+/// What a run knows about a queue at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueueLookup {
+    Missing,
+    Found(QueueFigures),
+    /// The run could not read it; the text says why (checked as skipped, not failed).
+    Unobservable(String),
+}
+
+/// What a run let clients observe: the simulator's, or a real broker's.
+pub trait Observed {
+    /// What clients observed, in order.
+    fn observations(&self) -> &[Observation];
+    /// The figures of queue `name` (already resolved) at `at`, or at the end.
+    /// A simulation answers for its current time: `check` steps it to `at` first.
+    fn queue(&self, name: &str, at: Option<Millis>) -> QueueLookup;
+    /// A name saved with `as` (`$name`), or the text itself.
+    fn resolve(&self, name: &str) -> String;
+}
+
+impl Observed for Simulation {
+    fn observations(&self) -> &[Observation] {
+        Simulation::observations(self)
+    }
+
+    fn queue(&self, name: &str, _at: Option<Millis>) -> QueueLookup {
+        match self.broker().queue_info("/", name) {
+            None => QueueLookup::Missing,
+            Some(q) => QueueLookup::Found(QueueFigures {
+                ready: q.messages_ready,
+                unacked: Some(q.messages_unacknowledged),
+                consumers: q.consumers,
+            }),
+        }
+    }
+
+    fn resolve(&self, name: &str) -> String {
+        Simulation::resolve(self, name)
+    }
+}
+
+/// An expectation a run could not check, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub index: usize,
+    pub reason: String,
+}
+
+/// The result of checking one expectation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Held,
+    Failed(Failure),
+    Skipped(String),
+}
+
+/// Every expectation's outcome, plus errors no expectation named.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    pub failures: Vec<Failure>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Checks every expectation of `scenario` against a finished run. Timed queue
+/// expectations are answered by the run's `queue(name, Some(at))`.
+pub fn check_observed(scenario: &Scenario, run: &dyn Observed) -> Verdict {
+    let mut verdict = Verdict::default();
+    for (i, e) in scenario.expect.iter().enumerate() {
+        match check_expectation(run, i, e) {
+            Outcome::Held => {}
+            Outcome::Failed(f) => verdict.failures.push(f),
+            Outcome::Skipped(reason) => verdict.skipped.push(Skipped { index: i, reason }),
+        }
+    }
+    verdict
+        .failures
+        .extend(unexpected_errors(scenario, run.observations()));
+    verdict
+}
+
+/// Errors are part of what clients see: one no `error` expectation names is a failure.
+pub fn unexpected_errors(scenario: &Scenario, observations: &[Observation]) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    for o in observations {
+        if let Observation::Error {
+            client, code, text, ..
+        } = o
+        {
+            let named = scenario.expect.iter().any(
+                |e| matches!(e, Expectation::Error { client: c, code: k, .. } if c == client && k == code),
+            );
+            if !named {
+                failures.push(Failure {
+                    index: None,
+                    expected: format!("add {{\"expect\": \"error\", \"client\": \"{client}\", \"code\": {code}}} if this is intended"),
+                    observed: format!("{client} got error {code} {text}"),
+                });
+            }
+        }
+    }
+    failures
+}
+
+/// Checks one expectation against a run.
+pub fn check_expectation(run: &dyn Observed, i: usize, e: &Expectation) -> Outcome {
+    if let Expectation::Queue { .. } = e {
+        return check_queue(run, i, e);
+    }
+    match check_one(run, i, e) {
+        Some(f) => Outcome::Failed(f),
+        None => Outcome::Held,
+    }
+}
 
 /// One expectation that did not hold.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,36 +195,27 @@ pub fn check(scenario: &Scenario) -> CheckReport {
     timed.sort();
     for (t, i) in timed {
         sim.run_until(t);
-        results[i] = check_one(&sim, i, &scenario.expect[i]);
+        results[i] = failure_of(check_expectation(&sim, i, &scenario.expect[i]));
     }
     sim.run();
     for (i, e) in scenario.expect.iter().enumerate() {
         if !matches!(e, Expectation::Queue { at: Some(_), .. }) {
-            results[i] = check_one(&sim, i, e);
+            results[i] = failure_of(check_expectation(&sim, i, e));
         }
     }
     let mut failures: Vec<Failure> = results.into_iter().flatten().collect();
-    // Errors are part of what clients see: one nobody expected is a failure.
-    for o in sim.observations() {
-        if let Observation::Error {
-            client, code, text, ..
-        } = o
-        {
-            let named = scenario.expect.iter().any(
-                |e| matches!(e, Expectation::Error { client: c, code: k, .. } if c == client && k == code),
-            );
-            if !named {
-                failures.push(Failure {
-                    index: None,
-                    expected: format!("add {{\"expect\": \"error\", \"client\": \"{client}\", \"code\": {code}}} if this is intended"),
-                    observed: format!("{client} got error {code} {text}"),
-                });
-            }
-        }
-    }
+    failures.extend(unexpected_errors(scenario, sim.observations()));
     CheckReport {
         failures,
         simulation: sim,
+    }
+}
+
+/// The simulator sees everything, so nothing it checks is skipped.
+fn failure_of(outcome: Outcome) -> Option<Failure> {
+    match outcome {
+        Outcome::Failed(f) => Some(f),
+        Outcome::Held | Outcome::Skipped(_) => None,
     }
 }
 
@@ -102,7 +228,7 @@ fn fail(index: usize, expected: String, observed: String) -> Option<Failure> {
 }
 
 fn of_client<'a>(
-    sim: &'a Simulation,
+    sim: &'a dyn Observed,
     client: &'a str,
 ) -> impl Iterator<Item = &'a Observation> + 'a {
     sim.observations()
@@ -130,7 +256,7 @@ fn value_includes(have: &FieldValue, want: &FieldValue) -> bool {
     }
 }
 
-fn check_one(sim: &Simulation, i: usize, e: &Expectation) -> Option<Failure> {
+fn check_one(sim: &dyn Observed, i: usize, e: &Expectation) -> Option<Failure> {
     match e {
         Expectation::Received {
             client,
@@ -220,63 +346,8 @@ fn check_one(sim: &Simulation, i: usize, e: &Expectation) -> Option<Failure> {
                 },
             )
         }
-        Expectation::Queue {
-            queue,
-            at,
-            exists,
-            ready,
-            unacked,
-            consumers,
-        } => {
-            let name = sim.resolve(queue);
-            let when = at
-                .map(|t| format!(" at {t}ms"))
-                .unwrap_or_else(|| " at the end".to_string());
-            let info = sim.broker().queue_info("/", &name);
-            match (&info, exists) {
-                (None, Some(false)) => return None,
-                (Some(_), Some(false)) => {
-                    return fail(
-                        i,
-                        format!("queue '{name}' not to exist{when}"),
-                        "it exists".into(),
-                    )
-                }
-                (None, _) => {
-                    return fail(
-                        i,
-                        format!("queue '{name}' to exist{when}"),
-                        "it does not".into(),
-                    )
-                }
-                _ => {}
-            }
-            let q = info?;
-            let mut wrong = Vec::new();
-            let mut want = Vec::new();
-            for (label, w, have) in [
-                ("ready", ready, q.messages_ready),
-                ("unacked", unacked, q.messages_unacknowledged),
-                ("consumers", consumers, q.consumers),
-            ] {
-                if let Some(w) = w {
-                    want.push(format!("{label}={w}"));
-                    if *w != have {
-                        wrong.push(format!("{label}={have}"));
-                    }
-                }
-            }
-            (!wrong.is_empty()).then_some(()).and_then(|_| {
-                fail(
-                    i,
-                    format!("queue '{name}'{when}: {}", want.join(" ")),
-                    format!(
-                        "ready={} unacked={} consumers={}",
-                        q.messages_ready, q.messages_unacknowledged, q.consumers
-                    ),
-                )
-            })
-        }
+        // Checked by check_queue, which can also skip.
+        Expectation::Queue { .. } => None,
         Expectation::Returned { client, bodies } => {
             let got: Vec<&str> = of_client(sim, client)
                 .filter_map(|o| match o {
@@ -398,5 +469,89 @@ fn check_one(sim: &Simulation, i: usize, e: &Expectation) -> Option<Failure> {
                 }
             }
         }
+    }
+}
+
+fn check_queue(run: &dyn Observed, i: usize, e: &Expectation) -> Outcome {
+    let Expectation::Queue {
+        queue,
+        at,
+        exists,
+        ready,
+        unacked,
+        consumers,
+    } = e
+    else {
+        return Outcome::Held;
+    };
+    let name = run.resolve(queue);
+    let when = at
+        .map(|t| format!(" at {t}ms"))
+        .unwrap_or_else(|| " at the end".to_string());
+    let failed = |expected: String, observed: String| {
+        Outcome::Failed(Failure {
+            index: Some(i),
+            expected,
+            observed,
+        })
+    };
+    let q = match (run.queue(&name, *at), exists) {
+        (QueueLookup::Unobservable(why), _) => return Outcome::Skipped(why),
+        (QueueLookup::Missing, Some(false)) => return Outcome::Held,
+        (QueueLookup::Found(_), Some(false)) => {
+            return failed(
+                format!("queue '{name}' not to exist{when}"),
+                "it exists".into(),
+            )
+        }
+        (QueueLookup::Missing, _) => {
+            return failed(
+                format!("queue '{name}' to exist{when}"),
+                "it does not".into(),
+            )
+        }
+        (QueueLookup::Found(q), _) => q,
+    };
+    let mut wrong = Vec::new();
+    let mut want = Vec::new();
+    let mut unseen = None;
+    for (label, w, have) in [
+        ("ready", ready, Some(q.ready)),
+        ("unacked", unacked, q.unacked),
+        ("consumers", consumers, Some(q.consumers)),
+    ] {
+        if let Some(w) = w {
+            match have {
+                None => {
+                    unseen = Some(format!(
+                        "queue '{name}'{when}: {label}={w} is not observable"
+                    ))
+                }
+                Some(have) => {
+                    want.push(format!("{label}={w}"));
+                    if *w != have {
+                        wrong.push(format!("{label}={have}"));
+                    }
+                }
+            }
+        }
+    }
+    if !wrong.is_empty() {
+        let unacked = q
+            .unacked
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| "?".into());
+        return failed(
+            format!("queue '{name}'{when}: {}", want.join(" ")),
+            format!(
+                "ready={} unacked={unacked} consumers={}",
+                q.ready, q.consumers
+            ),
+        );
+    }
+    match unseen {
+        Some(why) if want.is_empty() => Outcome::Skipped(why),
+        Some(why) => Outcome::Skipped(format!("{why} (the rest held: {})", want.join(" "))),
+        None => Outcome::Held,
     }
 }

@@ -10,7 +10,10 @@ mod load;
 #[cfg(feature = "schema")]
 mod schema;
 
-pub use expect::{check, CheckReport, Failure};
+pub use expect::{
+    check, check_expectation, check_observed, unexpected_errors, CheckReport, Failure, Observed,
+    Outcome, QueueFigures, QueueLookup, Skipped, Verdict,
+};
 pub use load::{parse, ScenarioError};
 #[cfg(feature = "schema")]
 pub use schema::{json_schema, json_schema_text};

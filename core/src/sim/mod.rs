@@ -317,7 +317,9 @@ impl Simulation {
             // an error of the setup connection (no expectation can name it).
             let mut refused = None;
             while let Some(out) = self.broker.poll_output() {
-                if let Output::ChannelClose { error, .. } | Output::ConnectionClose { error, .. } = out {
+                if let Output::ChannelClose { error, .. } | Output::ConnectionClose { error, .. } =
+                    out
+                {
                     refused = Some(error);
                 }
             }
