@@ -67,6 +67,20 @@ else
     status=1
 fi
 
+echo "== tutorials' pika clients"
+for client in "$ROOT"/tutorials/*/client.py; do
+    if RESTART_CMD="bash $WORK/restart.sh TERM" python3 "$client" "$URL" > "$WORK/lesson.log" 2>&1; then
+        echo "PASS $(basename "$(dirname "$client")")"
+    else
+        echo "FAIL $(basename "$(dirname "$client")")"
+        cat "$WORK/lesson.log"
+        status=1
+    fi
+done
+
+echo "== tutorials' lesson files"
+python3 "$ROOT/tutorials/check_lessons.py" || status=1
+
 if [ "$status" -ne 0 ]; then
     echo "== warren log"
     cat "$WORK/warren.log"
