@@ -73,13 +73,22 @@ fn main() {
         );
     }
     let after = LIVE.load(Ordering::Relaxed);
+    sizes();
     assert_eq!(
         b.queue_info("/", "q").map(|q| q.messages_ready),
         Some(N as u64)
     );
-    // The bodies were allocated before `before`, so the delta is overhead only.
     let per = (after - before) as f64 / N as f64;
     println!(
         "memory per queued message beyond its {BODY}-byte body: {per:.1} bytes ({N} messages)"
+    );
+}
+
+/// The two structures a queued message costs: its queue entry and the shared message.
+fn sizes() {
+    println!(
+        "size_of Entry {} Message {}",
+        std::mem::size_of::<warren_core::queue::Entry>(),
+        std::mem::size_of::<warren_core::Message>()
     );
 }
