@@ -10,10 +10,12 @@
 //! - `test`: the one command that runs every check; CI runs exactly this.
 //! - `run`: start Warren.
 //! - `bench`: the core's benchmarks.
+//! - `web`: build the browser playground into `dist/` (wasm + JS glue + page).
 
 mod cmd;
 mod setup;
 mod test;
+mod web;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -60,6 +62,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Build the playground (web/) for the browser into dist/ and print the gzipped wasm size.
+    Web,
 }
 
 /// What `cargo xtask run` starts when given no arguments.
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Test { .. } => test::test(&root),
         Command::Run { args } => run_warren(&root, &args),
         Command::Bench { args } => bench(&root, &args),
+        Command::Web => web::web(&root),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -76,6 +76,10 @@ const STEPS: &[Step] = &[
         name: "acceptance",
         action: Action::Script("tests/acceptance.sh"),
     },
+    Step {
+        name: "e2e playground",
+        action: Action::Script("tests/e2e/run.sh"),
+    },
 ];
 
 /// Prints the steps, for `cargo xtask test --list`.

@@ -1,0 +1,162 @@
+//! The page: header with file and history actions, palette, diagram, side panel,
+//! run controls, event log and inspector. Owns the effects that touch the outside
+//! world (autosave, the play timer), so the reducer stays pure and testable.
+
+use super::canvas::Canvas;
+use super::panel::Panel;
+use super::run::{Controls, Inspector, Log};
+use crate::edit;
+use crate::io;
+use crate::model::NodeId;
+use crate::state::{AppState, Msg, Selection};
+use gloo::file::callbacks::FileReader;
+use gloo::timers::callback::Interval;
+use warren_core::scenario::{self, Scenario};
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[component]
+pub fn App() -> Html {
+    let state = use_reducer(|| {
+        let (scenario, status) = io::initial();
+        AppState::new(scenario, status)
+    });
+    let share_url = use_state(String::new);
+    let reader = use_mut_ref(|| None::<FileReader>);
+
+    {
+        let scenario = state.scenario.clone();
+        use_effect_with(scenario, |s| io::autosave(s));
+    }
+    {
+        let state = state.clone();
+        use_effect_with((state.playing, state.speed), move |&(playing, speed)| {
+            let timer = playing.then(|| {
+                let period = 1000 / speed.max(1);
+                Interval::new(period, move || state.dispatch(Msg::Step))
+            });
+            move || drop(timer)
+        });
+    }
+
+    let add = |f: fn(&mut Scenario) -> NodeId, what: &'static str| {
+        let state = state.clone();
+        Callback::from(move |_: MouseEvent| {
+            let mut scenario = (*state.scenario).clone();
+            let id = f(&mut scenario);
+            state.dispatch(Msg::Edit {
+                scenario,
+                select: Some(Selection::Node(id)),
+                status: format!("Added a {what}."),
+            });
+        })
+    };
+    let send = |msg: fn() -> Msg| {
+        let state = state.clone();
+        Callback::from(move |_: MouseEvent| state.dispatch(msg()))
+    };
+    let delete = {
+        let state = state.clone();
+        Callback::from(move |_: MouseEvent| {
+            let mut scenario = (*state.scenario).clone();
+            let done = match &state.selected {
+                Some(Selection::Node(id)) => edit::delete_node(&mut scenario, id),
+                Some(Selection::Binding(i)) => edit::delete_binding(&mut scenario, *i),
+                None => Err("select a box or a binding first".to_string()),
+            };
+            match done {
+                Ok(()) => state.dispatch(Msg::Edit {
+                    scenario,
+                    select: None,
+                    status: "Deleted.".to_string(),
+                }),
+                Err(why) => state.dispatch(Msg::Status(format!("Not deleted: {why}."))),
+            }
+        })
+    };
+    let export = {
+        let state = state.clone();
+        Callback::from(move |_: MouseEvent| {
+            let status = match io::export(&state.scenario) {
+                Ok(()) => "Exported the scenario as JSON.".to_string(),
+                Err(why) => format!("Export failed: {why}."),
+            };
+            state.dispatch(Msg::Status(status));
+        })
+    };
+    let import = {
+        let (state, reader) = (state.clone(), reader.clone());
+        Callback::from(move |e: Event| {
+            let Some(input) = e.target_dyn_into::<HtmlInputElement>() else {
+                return;
+            };
+            let Some(file) = input.files().and_then(|files| files.get(0)) else {
+                return;
+            };
+            // Lets the same file be chosen again after fixing it.
+            input.set_value("");
+            let file = gloo::file::File::from(file);
+            let name = file.name();
+            let state = state.clone();
+            let task = gloo::file::callbacks::read_as_text(&file, move |text| {
+                let msg = match text {
+                    Err(e) => Msg::Status(format!("Could not read {name}: {e}")),
+                    Ok(text) => match scenario::parse(&text) {
+                        Ok(s) => Msg::Load(s, format!("Imported {name}.")),
+                        Err(e) => Msg::Status(format!("{name} is not a valid scenario {e}")),
+                    },
+                };
+                state.dispatch(msg);
+            });
+            *reader.borrow_mut() = Some(task);
+        })
+    };
+    let share = {
+        let (state, share_url) = (state.clone(), share_url.clone());
+        Callback::from(move |_: MouseEvent| match io::share(&state.scenario) {
+            Ok(url) => {
+                share_url.set(url);
+                state.dispatch(Msg::Status(
+                    "The link in the address bar now opens this scenario.".to_string(),
+                ));
+            }
+            Err(why) => state.dispatch(Msg::Status(format!("Share failed: {why}."))),
+        })
+    };
+
+    html! {
+        <div class="app">
+            <header class="header">
+                <h1>{ "Warren" }<small>{ " · AMQP 0-9-1 playground" }</small></h1>
+                <div class="toolbar" role="toolbar" aria-label="Scenario">
+                    <button onclick={send(|| Msg::Undo)} disabled={state.past.is_empty()}>{ "Undo" }</button>
+                    <button onclick={send(|| Msg::Redo)} disabled={state.future.is_empty()}>{ "Redo" }</button>
+                    <button onclick={delete} disabled={state.selected.is_none()}>{ "Delete" }</button>
+                    <button onclick={export}>{ "Export" }</button>
+                    <label class="file-button">
+                        <span>{ "Import" }</span>
+                        <input type="file" accept=".json,application/json" aria-label="Import" onchange={import} />
+                    </label>
+                    <button onclick={share}>{ "Share" }</button>
+                    if !share_url.is_empty() {
+                        <input class="share-url" readonly=true aria-label="Share link" value={(*share_url).clone()} />
+                    }
+                </div>
+            </header>
+            <p class="status" role="status">{ state.status.clone() }</p>
+            <nav class="palette" aria-label="Palette">
+                <button onclick={add(edit::add_producer, "producer")}>{ "Add producer" }</button>
+                <button onclick={add(edit::add_exchange, "exchange")}>{ "Add exchange" }</button>
+                <button onclick={add(edit::add_queue, "queue")}>{ "Add queue" }</button>
+                <button onclick={add(edit::add_consumer, "consumer")}>{ "Add consumer" }</button>
+            </nav>
+            <main class="stage">
+                <Canvas state={state.clone()} />
+                <Controls state={state.clone()} />
+            </main>
+            <Panel state={state.clone()} />
+            <Log state={state.clone()} />
+            <Inspector state={state.clone()} />
+        </div>
+    }
+}

@@ -1,0 +1,11 @@
+//! Yew components. Each takes the reducer handle as its only prop: the state's
+//! `revision` makes prop comparison one integer compare, so components re-render
+//! exactly when something changed.
+
+mod app;
+mod canvas;
+mod fields;
+mod panel;
+mod run;
+
+pub use app::App;
