@@ -172,6 +172,20 @@ impl Simulation {
         &self.observations
     }
 
+    /// The connection id a scenario client uses, so views can join broker
+    /// figures (consumers, channels) to the client that owns them.
+    pub fn conn_of(&self, client: &str) -> Option<ConnId> {
+        self.clients.iter().find(|c| c.spec.name == client).map(|c| c.conn)
+    }
+
+    /// The scenario client on a connection (None for the topology's setup connection).
+    pub fn client_of(&self, conn: ConnId) -> Option<&str> {
+        self.clients
+            .iter()
+            .find(|c| c.conn == conn)
+            .map(|c| c.spec.name.as_str())
+    }
+
     /// A name saved with `as`, or the text itself.
     pub fn resolve(&self, name: &str) -> String {
         resolve(&self.vars, name)
