@@ -168,6 +168,101 @@ test('Share puts the scenario in the URL and the link opens it', async () => {
   await fresh.close();
 });
 
+const logText = async () => (await page.getByRole('region', { name: 'Event log' }).textContent()) ?? '';
+const stepUntil = async (check, max = 60) => {
+  for (let i = 0; i < max; i++) {
+    if (await check()) return true;
+    await button('Step').click();
+  }
+  return check();
+};
+
+test('messages fly along the edges as dots, with a legend', async () => {
+  await button('Reset').click();
+  const moving = () => page.evaluate(() => [...document.querySelectorAll('g.flights > *')]
+    .some((d) => d.getAttribute('transform') !== 'translate(-100,-100)'));
+  let seen = false;
+  for (let i = 0; i < 40 && !seen; i++) {
+    await button('Step').click();
+    seen = await moving();
+  }
+  assert.ok(seen, 'a dot was in flight after some step');
+  const legend = await page.getByRole('list', { name: 'Legend' }).textContent();
+  for (const word of ['message', 'redelivered', 'dead-lettered']) assert.ok(legend.includes(word), word);
+});
+
+test('the timeline scrubs over the snapshots', async () => {
+  await button('Reset').click();
+  for (let i = 0; i < 10; i++) await button('Step').click();
+  const timeline = page.getByRole('slider', { name: 'Timeline' });
+  assert.equal(await timeline.getAttribute('max'), '10');
+  const clock = page.locator('.clock');
+  const at10 = await clock.textContent();
+  await timeline.fill('2');
+  await page.waitForFunction(() => document.querySelector('.clock')?.textContent.includes('· 2 steps'));
+  await timeline.fill('10');
+  await page.waitForFunction((t) => document.querySelector('.clock')?.textContent === t, at10);
+});
+
+test('a ready message and a delivery open the message details', async () => {
+  await button('Reset').click();
+  const first = page.getByRole('button', { name: 'message 1 in tasks', exact: true });
+  assert.ok(await stepUntil(async () => (await first.count()) > 0), 'a ready message appears in tasks');
+  await first.click();
+  const details = page.getByRole('region', { name: 'Message details' });
+  await details.waitFor();
+  const text = await details.textContent();
+  assert.match(text, /redelivered/);
+  assert.match(text, /routing_key/);
+  await page.getByRole('region', { name: 'Event log' }).getByRole('button').filter({ hasText: 'received' }).first().click();
+  await details.filter({ hasText: 'Delivery to' }).waitFor();
+  await button('Close message details').click();
+  assert.equal(await details.count(), 0);
+});
+
+test('Kill connection requeues unacked messages; Restart broker is recorded in the script', async () => {
+  await button('Reset').click();
+  assert.ok(await stepUntil(async () => /unacked [1-9]/.test(await figures('consumer C1'))), 'C1 holds a message');
+  assert.equal(await button('Kill connection').isDisabled(), true, 'needs a selected client');
+  await node('consumer C1').click();
+  await button('Kill connection').click();
+  await page.getByRole('status').filter({ hasText: "C1's connection was killed" }).waitFor();
+  assert.match(await logText(), /the client crashed/);
+  assert.ok(await stepUntil(async () => /redelivered/.test(await logText())), 'the message is redelivered to C2');
+  await button('Restart broker').click();
+  await page.getByRole('status').filter({ hasText: 'The broker restarted' }).waitFor();
+  assert.match(await logText(), /broker restarted/);
+  const [download] = await Promise.all([page.waitForEvent('download'), button('Export').click()]);
+  const exported = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+  assert.ok(exported.script.some((s) => s.do === 'crash' && s.client === 'C1'));
+  assert.ok(exported.script.some((s) => s.do === 'restart'));
+});
+
+test('tutorials: open lesson 2, switch to 中文, predict, reveal, run', async () => {
+  await button('Tutorials').click();
+  await button('Lesson 2: Work queues').click();
+  await node('queue task_queue').waitFor({ timeout: 10000 });
+  const lesson = page.getByRole('complementary', { name: 'Tutorials' });
+  await lesson.getByRole('heading', { name: 'Lesson 2: Work queues' }).waitFor();
+  await button('中文').click();
+  await lesson.getByRole('heading', { name: '第 2 课：工作队列' }).waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('warren.playground.lang')), 'zh');
+  const q1 = lesson.getByRole('group', { name: '问题 1' });
+  assert.equal(await q1.getByRole('button', { name: '揭晓答案' }).isDisabled(), true, 'predict first');
+  await q1.getByRole('textbox', { name: '你的预测' }).fill('worker2');
+  await q1.getByRole('button', { name: '揭晓答案' }).click();
+  const answer = await q1.getByRole('note', { name: '答案' }).textContent();
+  assert.match(answer, /worker2/);
+  await q1.getByRole('button', { name: '运行到结束' }).click();
+  await page.waitForFunction(() => document.querySelector('.clock')?.textContent.includes('finished'));
+  await button('引导模式').click();
+  await button('下一节').click();
+  await button('English').click();
+  await lesson.getByRole('heading', { name: 'Goal' }).waitFor();
+  await page.screenshot({ path: path.join(artifacts, 'tutorial.png'), fullPage: true });
+  await button('Close tutorials').click();
+});
+
 test('no errors in the console', () => {
   assert.deepEqual(errors, []);
 });

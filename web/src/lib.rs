@@ -6,9 +6,11 @@
 //! simulation snapshots), [`share`] encodes scenarios for links; `io` and `view` touch
 //! the DOM. The pure layers are tested natively with `cargo test -p warren-web`.
 
+pub mod anim;
 pub mod edit;
 pub mod example;
 pub mod io;
+pub mod lessons;
 pub mod model;
 pub mod share;
 pub mod state;
@@ -21,5 +23,11 @@ pub use warren_core;
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
-    yew::Renderer::<view::App>::new().render();
+    // `#bench` is the frame-rate benchmark page (tests/e2e/bench.mjs), not the app.
+    let hash = web_sys::window().and_then(|w| w.location().hash().ok());
+    if hash.as_deref() == Some("#bench") {
+        yew::Renderer::<view::Bench>::new().render();
+    } else {
+        yew::Renderer::<view::App>::new().render();
+    }
 }

@@ -7,7 +7,7 @@
 
 use crate::model::NodeId;
 use std::rc::Rc;
-use warren_core::scenario::Scenario;
+use warren_core::scenario::{Action, Scenario, Step};
 use warren_core::sim::Simulation;
 use yew::Reducible;
 
@@ -17,6 +17,15 @@ pub enum Selection {
     Node(NodeId),
     /// `topology.bindings[i]`.
     Binding(usize),
+}
+
+/// Which message the detail view shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Detail {
+    /// The `index`-th ready message of a queue (as `Broker::peek_messages` lists them).
+    Queued { queue: String, index: usize },
+    /// A trace line (a client's delivery or get), by its index in the trace.
+    Trace(usize),
 }
 
 /// Undo keeps this many scenarios; older ones are dropped.
@@ -32,6 +41,11 @@ pub struct AppState {
     pub sim: Rc<Simulation>,
     /// The simulation before each step taken since the last reset, oldest first.
     pub snapshots: Vec<Rc<Simulation>>,
+    /// Snapshots after the current one, nearest last: kept when the timeline is scrubbed
+    /// back, so scrubbing forward again is a pop rather than a re-run.
+    pub ahead: Vec<Rc<Simulation>>,
+    /// The message shown in the detail view, if any.
+    pub detail: Option<Detail>,
     pub playing: bool,
     /// Steps per second while playing.
     pub speed: u32,
@@ -61,6 +75,14 @@ pub enum Msg {
     Load(Scenario, String),
     Step,
     Back,
+    /// Moves along the timeline to the snapshot with this index (0 = the start).
+    Seek(usize),
+    /// Steps until the virtual clock passes this time (for "run to see it").
+    RunUntil(u64),
+    /// Adds a step at the current time to the script and replays the run up to now, so
+    /// the action happens in the live run and is also saved with the scenario.
+    Inject(Step),
+    ShowDetail(Option<Detail>),
     Reset,
     TogglePlay,
     SetSpeed(u32),
@@ -81,6 +103,8 @@ impl AppState {
             future: Vec::new(),
             sim,
             snapshots: Vec::new(),
+            ahead: Vec::new(),
+            detail: None,
             playing: false,
             speed: 4,
             selected: None,
@@ -99,10 +123,64 @@ impl AppState {
         self.sim.trace().len().saturating_sub(before)
     }
 
+    /// Where the run is on the timeline, and how long the known timeline is.
+    pub fn position(&self) -> (usize, usize) {
+        let at = self.snapshots.len();
+        (at, at + self.ahead.len())
+    }
+
     fn reset_run(&mut self) {
         self.sim = Rc::new(Simulation::new((*self.scenario).clone()));
         self.snapshots.clear();
+        self.ahead.clear();
+        self.detail = None;
         self.playing = false;
+    }
+
+    /// One step forward: the remembered next snapshot if scrubbed back, else a new step.
+    fn step(&mut self) -> bool {
+        if let Some(next) = self.ahead.pop() {
+            self.snapshots.push(std::mem::replace(&mut self.sim, next));
+            return true;
+        }
+        let mut next = (*self.sim).clone();
+        if next.step() {
+            self.snapshots
+                .push(std::mem::replace(&mut self.sim, Rc::new(next)));
+            true
+        } else {
+            false
+        }
+    }
+
+    fn back(&mut self) -> bool {
+        match self.snapshots.pop() {
+            Some(previous) => {
+                self.ahead.push(std::mem::replace(&mut self.sim, previous));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Puts `step` into the script after every step due at or before it, then rebuilds
+    /// the run and replays it to the current time (the simulation is deterministic, so
+    /// the replay is the same run plus the new step). Recorded for undo like an edit.
+    fn inject(&mut self, step: Step) {
+        let now = self.sim.now();
+        let mut scenario = (*self.scenario).clone();
+        let at = scenario
+            .script
+            .iter()
+            .position(|s| s.at > step.at)
+            .unwrap_or(scenario.script.len());
+        scenario.script.insert(at, step);
+        self.replace(scenario);
+        while self.sim.next_time().is_some_and(|t| t <= now) {
+            if !self.step() {
+                break;
+            }
+        }
     }
 
     fn replace(&mut self, mut scenario: Scenario) {
@@ -166,10 +244,7 @@ impl Reducible for AppState {
                 s.status = status;
             }
             Msg::Step => {
-                let mut next = (*s.sim).clone();
-                if next.step() {
-                    s.snapshots.push(s.sim.clone());
-                    s.sim = Rc::new(next);
+                if s.step() {
                     s.status = format!("t = {} ms", s.sim.now());
                 } else {
                     s.playing = false;
@@ -177,12 +252,38 @@ impl Reducible for AppState {
                 }
             }
             Msg::Back => {
-                if let Some(previous) = s.snapshots.pop() {
-                    s.sim = previous;
+                if s.back() {
                     s.status = format!("back to t = {} ms", s.sim.now());
                 }
                 s.playing = false;
             }
+            Msg::Seek(index) => {
+                while s.snapshots.len() > index && s.back() {}
+                while s.snapshots.len() < index && !s.ahead.is_empty() && s.step() {}
+                s.playing = false;
+                s.status = format!("t = {} ms", s.sim.now());
+            }
+            Msg::RunUntil(t) => {
+                // Bounded, so a scenario that never ends cannot hang the page.
+                for _ in 0..100_000 {
+                    if s.sim.next_time().is_none_or(|n| n > t) || !s.step() {
+                        break;
+                    }
+                }
+                s.playing = false;
+                s.status = format!("Ran to t = {} ms.", s.sim.now());
+            }
+            Msg::Inject(step) => {
+                let what = match (&step.action, &step.client) {
+                    (Action::Restart, _) => "The broker restarted".to_string(),
+                    (_, Some(client)) => format!("{client}'s connection was killed"),
+                    _ => "A step was added".to_string(),
+                };
+                let at = step.at;
+                s.inject(step);
+                s.status = format!("{what} at t = {at} ms (added to the script).");
+            }
+            Msg::ShowDetail(detail) => s.detail = detail,
             Msg::Reset => {
                 s.reset_run();
                 s.status = "Reset to the start of the scenario.".to_string();
@@ -234,6 +335,43 @@ mod tests {
         st = reduce(st, Msg::Back);
         assert_eq!(figures(&st), before);
         assert_eq!(st.sim.trace().len(), lines);
+    }
+
+    #[test]
+    fn the_timeline_goes_back_and_forth_over_the_same_snapshots() {
+        let mut st = Rc::new(AppState::new(crate::example::work_queue(), String::new()));
+        for _ in 0..8 {
+            st = reduce(st, Msg::Step);
+        }
+        let end = st.sim.trace().len();
+        st = reduce(st, Msg::Seek(3));
+        assert_eq!(st.position(), (3, 8));
+        st = reduce(st, Msg::Seek(8));
+        assert_eq!(st.sim.trace().len(), end);
+    }
+
+    #[test]
+    fn killing_a_consumer_is_recorded_and_happens_in_the_live_run() {
+        let mut st = Rc::new(AppState::new(crate::example::work_queue(), String::new()));
+        st = reduce(st, Msg::RunUntil(150));
+        let now = st.sim.now();
+        let steps = st.scenario.script.len();
+        st = reduce(
+            st,
+            Msg::Inject(Step {
+                at: now,
+                client: Some("C1".to_string()),
+                action: Action::Crash,
+            }),
+        );
+        assert_eq!(st.scenario.script.len(), steps + 1);
+        assert_eq!(st.sim.now(), now);
+        assert!(st
+            .sim
+            .trace()
+            .iter()
+            .any(|l| l.render().contains("the client crashed")));
+        assert!(!st.past.is_empty(), "undoable");
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub fn web(root: &Path) -> Result<(), Failure> {
     let css = root.join("web/style.css");
     fs::copy(&css, dist.join("style.css")).map_err(|e| io_failure("copy", &css, &e))?;
 
+    copy_tutorials(root, &dist)?;
+
     let built = dist.join("warren_web_bg.wasm");
     let bytes = fs::read(&built).map_err(|e| io_failure("read", &built, &e))?;
     let gzipped = gzip_len(&bytes)?;
@@ -80,6 +82,32 @@ pub fn web(root: &Path) -> Result<(), Failure> {
             ""
         }
     );
+    Ok(())
+}
+
+/// Copies each lesson's text and scenario to `dist/tutorials/NN-slug/`: the playground
+/// fetches them when a lesson is opened, rather than carrying ~40 KB (gzipped) of
+/// lessons in the wasm (the index of lessons is compiled in by `web/build.rs`).
+fn copy_tutorials(root: &Path, dist: &Path) -> Result<(), Failure> {
+    let src = root.join("tutorials");
+    let entries = fs::read_dir(&src).map_err(|e| io_failure("read", &src, &e))?;
+    let mut copied = 0;
+    for entry in entries.filter_map(Result::ok) {
+        let dir = entry.path();
+        if !dir.join("scenario.json").is_file() {
+            continue;
+        }
+        let out = dist.join("tutorials").join(entry.file_name());
+        fs::create_dir_all(&out).map_err(|e| io_failure("create", &out, &e))?;
+        for file in ["lesson.en.md", "lesson.zh.md", "scenario.json"] {
+            let from = dir.join(file);
+            if from.is_file() {
+                fs::copy(&from, out.join(file)).map_err(|e| io_failure("copy", &from, &e))?;
+            }
+        }
+        copied += 1;
+    }
+    println!("dist/tutorials: {copied} lessons");
     Ok(())
 }
 

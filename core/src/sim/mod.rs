@@ -175,7 +175,10 @@ impl Simulation {
     /// The connection id a scenario client uses, so views can join broker
     /// figures (consumers, channels) to the client that owns them.
     pub fn conn_of(&self, client: &str) -> Option<ConnId> {
-        self.clients.iter().find(|c| c.spec.name == client).map(|c| c.conn)
+        self.clients
+            .iter()
+            .find(|c| c.spec.name == client)
+            .map(|c| c.conn)
     }
 
     /// The scenario client on a connection (None for the topology's setup connection).

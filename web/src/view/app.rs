@@ -3,8 +3,10 @@
 //! world (autosave, the play timer), so the reducer stays pure and testable.
 
 use super::canvas::Canvas;
+use super::flights::Legend;
+use super::lesson::Tutorials;
 use super::panel::Panel;
-use super::run::{Controls, Inspector, Log};
+use super::run::{Controls, Inspector, Log, MessageDetail};
 use crate::edit;
 use crate::io;
 use crate::model::NodeId;
@@ -22,6 +24,7 @@ pub fn App() -> Html {
         AppState::new(scenario, status)
     });
     let share_url = use_state(String::new);
+    let tutorials = use_state(|| false);
     let reader = use_mut_ref(|| None::<FileReader>);
 
     {
@@ -124,11 +127,21 @@ pub fn App() -> Html {
         })
     };
 
+    let toggle_tutorials = {
+        let tutorials = tutorials.clone();
+        Callback::from(move |_: MouseEvent| tutorials.set(!*tutorials))
+    };
+    let close_tutorials = {
+        let tutorials = tutorials.clone();
+        Callback::from(move |()| tutorials.set(false))
+    };
+
     html! {
-        <div class="app">
+        <div class={classes!("app", tutorials.then_some("with-lesson"))}>
             <header class="header">
                 <h1>{ "Warren" }<small>{ " · AMQP 0-9-1 playground" }</small></h1>
                 <div class="toolbar" role="toolbar" aria-label="Scenario">
+                    <button onclick={toggle_tutorials} aria-pressed={tutorials.to_string()}>{ "Tutorials" }</button>
                     <button onclick={send(|| Msg::Undo)} disabled={state.past.is_empty()}>{ "Undo" }</button>
                     <button onclick={send(|| Msg::Redo)} disabled={state.future.is_empty()}>{ "Redo" }</button>
                     <button onclick={delete} disabled={state.selected.is_none()}>{ "Delete" }</button>
@@ -152,9 +165,15 @@ pub fn App() -> Html {
             </nav>
             <main class="stage">
                 <Canvas state={state.clone()} />
+                <Legend />
                 <Controls state={state.clone()} />
+                <MessageDetail state={state.clone()} />
             </main>
-            <Panel state={state.clone()} />
+            if *tutorials {
+                <Tutorials state={state.clone()} on_close={close_tutorials} />
+            } else {
+                <Panel state={state.clone()} />
+            }
             <Log state={state.clone()} />
             <Inspector state={state.clone()} />
         </div>

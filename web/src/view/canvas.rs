@@ -4,9 +4,10 @@
 //! node, so a drag keeps working when the pointer outruns the node; drops are resolved
 //! by hit-testing the model's node boxes, not the DOM, which keeps it deterministic.
 
+use super::flights::{Dot, Flights};
 use crate::edit;
 use crate::model::{self, Edge, EdgeKind, Kind, Node, NodeId, NODE_H, NODE_W};
-use crate::state::{AppState, Msg, Selection};
+use crate::state::{AppState, Detail, Msg, Selection};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use warren_core::events::EventKind;
@@ -41,11 +42,9 @@ pub struct CanvasProps {
     pub state: UseReducerHandle<AppState>,
 }
 
-/// The client a broker connection id belongs to: the simulation numbers its clients'
-/// connections 1, 2, … in the order of `clients` (0 is the hidden setup connection).
+/// The scenario client that owns a broker connection (None for the setup connection).
 fn client_of(sim: &Simulation, conn: u64) -> Option<String> {
-    let index = usize::try_from(conn).ok()?.checked_sub(1)?;
-    sim.scenario().clients.get(index).map(|c| c.name.clone())
+    sim.client_of(conn).map(str::to_string)
 }
 
 /// Edges that the latest step's events went along, as (from, to) pairs.
@@ -125,12 +124,7 @@ fn figures(state: &AppState, node: &Node) -> Vec<String> {
             vec![kind]
         }
         (NodeId::Client(c), Kind::Consumer) => {
-            let conn = sim
-                .scenario()
-                .clients
-                .iter()
-                .position(|k| &k.name == c)
-                .map(|i| i as u64 + 1);
+            let conn = sim.conn_of(c);
             let unacked: u64 = sim
                 .broker()
                 .consumers()
@@ -160,27 +154,45 @@ fn figures(state: &AppState, node: &Node) -> Vec<String> {
     }
 }
 
-/// Boxes for a queue's messages: filled = ready, outlined = unacknowledged.
-fn stack(state: &AppState, queue: &str) -> Html {
+/// Boxes for a queue's messages: filled = ready, outlined = unacknowledged. Ready
+/// boxes are buttons that open the message's details.
+fn stack(state: &UseReducerHandle<AppState>, queue: &str) -> Html {
     let Some(info) = state.sim.broker().queue_info("/", queue) else {
         return html! {};
     };
     let mut boxes = Vec::new();
     let mut x = 8.0;
-    for (count, class) in [
-        (info.messages_ready, "msg ready"),
-        (info.messages_unacknowledged, "msg unacked"),
+    for (count, ready) in [
+        (info.messages_ready, true),
+        (info.messages_unacknowledged, false),
     ] {
-        for _ in 0..count.min(STACK_MAX) {
-            boxes.push(html! { <rect class={class} x={x.to_string()} y="44" width="8" height="12" rx="1" /> });
+        for i in 0..count.min(STACK_MAX) {
+            if ready {
+                let (state, q) = (state.clone(), queue.to_string());
+                let index = i as usize;
+                let onclick = Callback::from(move |e: MouseEvent| {
+                    e.stop_propagation();
+                    state.dispatch(Msg::ShowDetail(Some(Detail::Queued {
+                        queue: q.clone(),
+                        index,
+                    })));
+                });
+                let label = format!("message {} in {queue}", i + 1);
+                boxes.push(html! {
+                    <rect class="msg ready" role="button" aria-label={label} x={x.to_string()} y="44" width="8" height="12" rx="1"
+                        {onclick} onpointerdown={Callback::from(|e: PointerEvent| e.stop_propagation())} />
+                });
+            } else {
+                boxes.push(html! { <rect class="msg unacked" aria-hidden="true" x={x.to_string()} y="44" width="8" height="12" rx="1" /> });
+            }
             x += 10.0;
         }
         if count > STACK_MAX {
-            boxes.push(html! { <text class="more" x={x.to_string()} y="54">{ format!("+{}", count - STACK_MAX) }</text> });
+            boxes.push(html! { <text class="more" aria-hidden="true" x={x.to_string()} y="54">{ format!("+{}", count - STACK_MAX) }</text> });
             x += 24.0;
         }
     }
-    html! { <g class="stack" aria-hidden="true">{ for boxes }</g> }
+    html! { <g class="stack">{ for boxes }</g> }
 }
 
 fn edge_path(from: &Node, to: &Node) -> (String, (f64, f64)) {
@@ -227,6 +239,37 @@ pub fn Canvas(props: &CanvasProps) -> Html {
     let nodes = model::nodes(&state.scenario);
     let edges = model::edges(&state.scenario, &nodes);
     let hot = hot_edges(&state, &edges);
+    let fresh_from = state.sim.trace().len() - state.new_lines();
+    let flights = crate::anim::flights(&state.sim, fresh_from, &nodes, &edges);
+    let routing: BTreeSet<NodeId> = flights
+        .iter()
+        .flat_map(|f| f.path.iter())
+        .filter(|id| matches!(id, NodeId::Exchange(_)))
+        .cloned()
+        .collect();
+    let longest = flights
+        .iter()
+        .map(|f| f.hops.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    // While playing, the dots must arrive before the next step replaces them.
+    let hop_ms = if state.playing {
+        (900.0 / f64::from(state.speed.max(1)) / longest as f64).min(350.0)
+    } else {
+        350.0
+    };
+    // Restarts the dots when the run moves, not on selection or dragging.
+    let token = ((state.snapshots.len() as u64) << 32) | state.sim.trace().len() as u64;
+    let dots: Rc<Vec<Dot>> = Rc::new(
+        flights
+            .into_iter()
+            .map(|f| Dot {
+                hops: f.hops,
+                class: f.look.class(),
+            })
+            .collect(),
+    );
 
     let capture = {
         let svg = svg.clone();
@@ -383,7 +426,8 @@ pub fn Canvas(props: &CanvasProps) -> Html {
             node.kind.word(),
             selected.then_some("selected"),
             dragging.then_some("dragging"),
-            node.from_script.then_some("from-script")
+            node.from_script.then_some("from-script"),
+            routing.contains(&node.id).then_some("routing")
         );
         let onpointerdown = {
             let (svg, drag, capture) = (svg.clone(), drag.clone(), capture.clone());
@@ -484,6 +528,7 @@ pub fn Canvas(props: &CanvasProps) -> Html {
             { for edges.iter().map(draw_edge) }
             { for nodes.iter().map(draw_node) }
             { pending }
+            <Flights {dots} {token} {hop_ms} />
         </svg>
     }
 }

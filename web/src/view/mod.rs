@@ -5,7 +5,10 @@
 mod app;
 mod canvas;
 mod fields;
+mod flights;
+mod lesson;
 mod panel;
 mod run;
 
 pub use app::App;
+pub use flights::Bench;

@@ -2,7 +2,11 @@
 //! `rabbitmqctl list_queues`-style inspector. All three only read the simulation;
 //! changes go through the reducer so Back can always restore a snapshot.
 
-use crate::state::{AppState, Msg};
+use crate::model::NodeId;
+use crate::state::{AppState, Detail, Msg, Selection};
+use warren_core::scenario::{Action, Step};
+use warren_core::sim::{Observation, TraceLine};
+use warren_core::{BasicProperties, FieldValue};
 use web_sys::{Element, HtmlInputElement};
 use yew::prelude::*;
 
@@ -28,6 +32,36 @@ pub fn Controls(props: &RunProps) -> Html {
             }
         })
     };
+    let onseek = {
+        let state = state.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e.target_dyn_into::<HtmlInputElement>() {
+                if let Ok(index) = input.value().parse() {
+                    state.dispatch(Msg::Seek(index));
+                }
+            }
+        })
+    };
+    let inject = |client: Option<String>, action: fn() -> Action| {
+        let state = state.clone();
+        Callback::from(move |_: MouseEvent| {
+            state.dispatch(Msg::Inject(Step {
+                at: state.sim.now(),
+                client: client.clone(),
+                action: action(),
+            }))
+        })
+    };
+    // Kill needs a client: the selected producer or consumer.
+    let victim = match &state.selected {
+        Some(Selection::Node(NodeId::Client(c))) => Some(c.clone()),
+        _ => None,
+    };
+    let kill_title = match &victim {
+        Some(c) => format!("Crash {c}'s connection now: its unacked messages are requeued"),
+        None => "Select a producer or consumer first".to_string(),
+    };
+    let (at, known) = state.position();
     let finished = state.finished();
     html! {
         <div class="controls" role="toolbar" aria-label="Run controls">
@@ -42,6 +76,15 @@ pub fn Controls(props: &RunProps) -> Html {
                 <span>{ "Speed" }</span>
                 <input type="range" min="1" max="20" value={state.speed.to_string()} aria-label="Speed" oninput={onspeed} />
                 <span class="speed-value">{ format!("{} steps/s", state.speed) }</span>
+            </label>
+            <button onclick={inject(None, || Action::Restart)}
+                title="Restart the broker now: only durable queues and persistent messages survive">{ "Restart broker" }</button>
+            <button onclick={inject(victim.clone(), || Action::Crash)} disabled={victim.is_none()} title={kill_title}>
+                { "Kill connection" }</button>
+            <label class="timeline">
+                <span>{ "Timeline" }</span>
+                <input type="range" min="0" max={known.to_string()} value={at.to_string()} aria-label="Timeline"
+                    aria-valuetext={format!("step {at} of {known}, t = {} ms", state.sim.now())} oninput={onseek} />
             </label>
             <span class="clock" aria-live="polite">
                 { format!("t = {} ms · {} steps", state.sim.now(), state.snapshots.len()) }
@@ -74,7 +117,18 @@ pub fn Log(props: &RunProps) -> Html {
             <ol class="log" ref={list} start={(first + 1).to_string()}>
                 { for trace[first..].iter().enumerate().map(|(i, line)| {
                     let class = classes!((first + i >= fresh_from).then_some("new"));
-                    html! { <li {class}>{ line.render() }</li> }
+                    let message = matches!(line, TraceLine::Client(o)
+                        if matches!(**o, Observation::Delivered { .. } | Observation::Got { .. }));
+                    if message {
+                        let state = state.clone();
+                        let index = first + i;
+                        let onclick = Callback::from(move |_: MouseEvent| {
+                            state.dispatch(Msg::ShowDetail(Some(Detail::Trace(index))))
+                        });
+                        html! { <li {class}><button class="log-line" {onclick}>{ line.render() }</button></li> }
+                    } else {
+                        html! { <li {class}>{ line.render() }</li> }
+                    }
                 }) }
             </ol>
         </section>
@@ -106,6 +160,157 @@ pub fn Inspector(props: &RunProps) -> Html {
             if queues.is_empty() {
                 <p class="note">{ "No queues yet: step to declare the topology." }</p>
             }
+        </section>
+    }
+}
+
+/// A property row, when the property is set.
+fn prop(rows: &mut Vec<(String, String)>, name: &str, value: Option<String>) {
+    if let Some(v) = value {
+        rows.push((name.to_string(), v));
+    }
+}
+
+/// The rows of the detail view for a message's properties; headers one per row,
+/// with `x-death` spelled out since it is what dead-lettering lessons are about.
+fn property_rows(p: &BasicProperties) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    prop(&mut rows, "content_type", p.content_type.clone());
+    prop(&mut rows, "content_encoding", p.content_encoding.clone());
+    prop(
+        &mut rows,
+        "delivery_mode",
+        p.delivery_mode.map(|m| match m {
+            2 => "2 (persistent)".to_string(),
+            m => format!("{m} (transient)"),
+        }),
+    );
+    prop(&mut rows, "priority", p.priority.map(|v| v.to_string()));
+    prop(&mut rows, "correlation_id", p.correlation_id.clone());
+    prop(&mut rows, "reply_to", p.reply_to.clone());
+    prop(&mut rows, "expiration", p.expiration.clone());
+    prop(&mut rows, "message_id", p.message_id.clone());
+    if let Some(headers) = &p.headers {
+        for (k, v) in &headers.0 {
+            let shown = match (k.as_str(), v) {
+                ("x-death", FieldValue::Array(deaths)) => deaths
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => v.to_string(),
+            };
+            rows.push((format!("headers.{k}"), shown));
+        }
+    }
+    rows
+}
+
+/// The message the user clicked (in a queue's stack or the log): body, routing,
+/// properties, headers, redelivered, x-death.
+#[component]
+pub fn MessageDetail(props: &RunProps) -> Html {
+    let state = &props.state;
+    let Some(detail) = &state.detail else {
+        return html! {};
+    };
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut row = |k: &str, v: String| rows.push((k.to_string(), v));
+    let title;
+    let props_rows = match detail {
+        Detail::Queued { queue, index } => {
+            let entries = state.sim.broker().peek_messages("/", queue);
+            let Some(e) = entries.get(*index) else {
+                return html! {};
+            };
+            title = format!(
+                "Message #{} in '{queue}' (position {})",
+                e.msg_id,
+                index + 1
+            );
+            row(
+                "body",
+                format!("{:?}", String::from_utf8_lossy(&e.message.body)),
+            );
+            row(
+                "exchange",
+                crate::model::exchange_label(&e.message.exchange),
+            );
+            row("routing_key", e.message.routing_key.to_string());
+            row("redelivered", e.redelivered.to_string());
+            row("delivery_count", e.delivery_count.to_string());
+            row("enqueued_at", format!("{} ms", e.enqueued_at));
+            if let Some(t) = e.expires_at {
+                row("expires_at", format!("{t} ms"));
+            }
+            property_rows(&e.message.properties)
+        }
+        Detail::Trace(i) => match state.sim.trace().get(*i) {
+            Some(TraceLine::Client(o)) => match &**o {
+                Observation::Delivered {
+                    at,
+                    client,
+                    consumer_tag,
+                    queue,
+                    delivery_tag,
+                    redelivered,
+                    exchange,
+                    routing_key,
+                    body,
+                    properties,
+                } => {
+                    title = format!("Delivery to {client} at {at} ms");
+                    row("body", format!("{body:?}"));
+                    row("queue", queue.clone());
+                    row("consumer_tag", consumer_tag.clone());
+                    row("delivery_tag", delivery_tag.to_string());
+                    row("redelivered", redelivered.to_string());
+                    row("exchange", crate::model::exchange_label(exchange));
+                    row("routing_key", routing_key.clone());
+                    property_rows(properties)
+                }
+                Observation::Got {
+                    at,
+                    client,
+                    queue,
+                    delivery_tag,
+                    redelivered,
+                    exchange,
+                    routing_key,
+                    body,
+                    properties,
+                    ..
+                } => {
+                    title = format!("basic.get by {client} at {at} ms");
+                    row("body", format!("{body:?}"));
+                    row("queue", queue.clone());
+                    row("delivery_tag", delivery_tag.to_string());
+                    row("redelivered", redelivered.to_string());
+                    row("exchange", crate::model::exchange_label(exchange));
+                    row("routing_key", routing_key.clone());
+                    property_rows(properties)
+                }
+                _ => return html! {},
+            },
+            _ => return html! {},
+        },
+    };
+    rows.extend(props_rows);
+    let close = {
+        let state = state.clone();
+        Callback::from(move |_: MouseEvent| state.dispatch(Msg::ShowDetail(None)))
+    };
+    html! {
+        <section class="detail" aria-label="Message details">
+            <div class="detail-head">
+                <h2>{ title }</h2>
+                <button onclick={close} aria-label="Close message details">{ "×" }</button>
+            </div>
+            <table>
+                { for rows.into_iter().map(|(k, v)| html! {
+                    <tr><th>{ k }</th><td>{ v }</td></tr>
+                }) }
+            </table>
         </section>
     }
 }
