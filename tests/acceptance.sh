@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Acceptance: the release `warren` binary against real clients (pika).
 #
-# Builds the release binary, starts `warren serve` on a free port with a temp
-# data dir, runs tests/pika/test_tutorials.py and the shared seeds check
+# Builds the release binary, starts `warren serve` on free AMQP and HTTP ports
+# with a temp data dir, runs tests/pika/test_tutorials.py and the shared seeds check
 # (../shared/acceptance/seeds_check.py) with a restart command that stops
 # warren (SIGTERM, or kill -9) and starts it again on the same port and data
 # dir. Every check must pass. Run by `cargo xtask test`, which puts the .venv
@@ -21,7 +21,10 @@ SEEDS="${SEEDS_CHECK:-$ROOT/../shared/acceptance/seeds_check.py}"
 BIN="$ROOT/target/release/warren"
 
 WORK="$(mktemp -d)"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT="$(free_port)"
+HTTP_PORT="$(free_port)"
+while [ "$HTTP_PORT" = "$PORT" ]; do HTTP_PORT="$(free_port)"; done
 URL="amqp://guest:guest@127.0.0.1:$PORT/%2F"
 
 # The restart script the checks call: stop (term or kill), start again, wait
@@ -34,7 +37,7 @@ if [ -f "$WORK/pid" ]; then
     kill -\${1:-TERM} "\$pid" 2>/dev/null || true
     for _ in \$(seq 200); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.05; done
 fi
-nohup "$BIN" serve --bind 127.0.0.1 --amqp-port $PORT --data-dir "$WORK/data" >> "$WORK/warren.log" 2>&1 < /dev/null &
+nohup "$BIN" serve --bind 127.0.0.1 --amqp-port $PORT --http-port $HTTP_PORT --data-dir "$WORK/data" >> "$WORK/warren.log" 2>&1 < /dev/null &
 echo \$! > "$WORK/pid"
 for _ in \$(seq 200); do
     if (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; then exit 0; fi
@@ -61,7 +64,8 @@ python3 "$ROOT/tests/pika/test_tutorials.py" --url "$URL" \
 
 echo "== seeds check"
 if [ -f "$SEEDS" ]; then
-    python3 "$SEEDS" --url "$URL" --restart-cmd "bash $WORK/restart.sh TERM" || status=1
+    python3 "$SEEDS" --url "$URL" --restart-cmd "bash $WORK/restart.sh TERM" \
+        --http "http://127.0.0.1:$HTTP_PORT" || status=1
 else
     echo "seeds check not found at $SEEDS" >&2
     status=1

@@ -12,18 +12,20 @@
 //! Owning the core in one task is what makes the server a faithful shell:
 //! every decision is the core's, taken in one order, as in the simulation.
 
+use crate::admin::{AdminCall, Done, INTERNAL_CONN_BASE};
 use crate::codec::{encode_output, ClientMethod, ServerMethod};
 use crate::handshake::Tuning;
 use crate::store::StoreMsg;
 use crate::writer::{Writer, WriterMsg};
 use bytes::BytesMut;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 use warren_core::error::{AmqpError, ReplyCode};
 use warren_core::protocol::{ChannelId, Command, ConnId, Millis, Output, Reply, StoreOp};
-use warren_core::Broker;
+use warren_core::{Broker, Event};
 
 /// One thing a reader found on the wire, after framing and content assembly.
 // Nearly every item is a method; boxing them would cost an allocation each.
@@ -59,6 +61,8 @@ pub enum ToBroker {
         tuning: Tuning,
         blocked_capable: bool,
         writer: Writer,
+        /// Who is connected, for the management API.
+        meta: ConnMeta,
         reply: oneshot::Sender<Result<(), AmqpError>>,
     },
     /// What a reader decoded from one read of its socket.
@@ -67,7 +71,14 @@ pub enum ToBroker {
     Closed { conn: ConnId },
     /// Close every connection with 320 CONNECTION_FORCED, flush the store, answer.
     Shutdown { done: oneshot::Sender<()> },
+    /// A management request (HTTP API, memcacheq, event subscriptions): runs
+    /// against the core in the task's order; see [`crate::admin`].
+    Call(AdminCall),
 }
+
+/// How many events a slow event-stream subscriber may fall behind before it
+/// is told it lagged and skips ahead.
+const EVENT_BACKLOG: usize = 16 * 1024;
 
 /// The reply text RabbitMQ sends to every connection when it shuts down.
 pub const SHUTDOWN_TEXT: &str = "broker forced connection closure with reason 'shutdown'";
@@ -88,8 +99,28 @@ enum ConnState {
     Gone,
 }
 
+/// What the management API shows about a connection beyond the core's view.
+#[derive(Clone, Debug, Default)]
+pub struct ConnMeta {
+    pub peer: Option<std::net::SocketAddr>,
+    pub local: Option<std::net::SocketAddr>,
+    /// Milliseconds since the Unix epoch.
+    pub connected_at: u64,
+    pub client_properties: warren_core::FieldTable,
+}
+
+impl ConnMeta {
+    pub fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}
+
 struct Conn {
     writer: Writer,
+    meta: ConnMeta,
     frame_max: u32,
     channel_max: u16,
     blocked_capable: bool,
@@ -139,6 +170,14 @@ pub struct BrokerTask {
     /// Drop the core's `basic.recover-ok` for this channel (basic.recover-async).
     swallow_recover_ok: Option<(ConnId, ChannelId)>,
     last_timeout: Millis,
+    /// Outputs for the management's internal connections, taken by their session.
+    internal_out: Vec<Output>,
+    next_internal: ConnId,
+    /// Management answers waiting for the store: (store sequence number needed, answer).
+    held_calls: VecDeque<(u64, Done)>,
+    /// The event stream; the core records events only while someone listens.
+    events: broadcast::Sender<Arc<Event>>,
+    events_on: bool,
 }
 
 impl BrokerTask {
@@ -163,11 +202,86 @@ impl BrokerTask {
             watermark: settings.memory_high_watermark,
             swallow_recover_ok: None,
             last_timeout: 0,
+            internal_out: Vec::new(),
+            next_internal: INTERNAL_CONN_BASE,
+            held_calls: VecDeque::new(),
+            events: broadcast::channel(EVENT_BACKLOG).0,
+            events_on: false,
         }
     }
 
-    fn now(&self) -> Millis {
+    pub(crate) fn now(&self) -> Millis {
         self.start.elapsed().as_millis() as Millis
+    }
+
+    pub(crate) fn core(&self) -> &Broker {
+        &self.core
+    }
+
+    pub(crate) fn core_mut(&mut self) -> &mut Broker {
+        &mut self.core
+    }
+
+    /// What the server knows of a client connection (peer, start time) and
+    /// its negotiated frame_max and channel_max.
+    pub(crate) fn conn_meta(&self, id: ConnId) -> Option<(&ConnMeta, u32, u16)> {
+        self.conns
+            .get(&id)
+            .map(|c| (&c.meta, c.frame_max, c.channel_max))
+    }
+
+    /// A fresh id for a management connection, in a range readers never use.
+    pub(crate) fn next_internal_conn(&mut self) -> ConnId {
+        let id = self.next_internal;
+        self.next_internal += 1;
+        id
+    }
+
+    /// What the core sent the management's internal connections since the last take.
+    pub(crate) fn take_internal(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.internal_out)
+    }
+
+    /// Subscribes to the event stream and turns the core's events on. Events
+    /// recorded so far are sent out first, so the caller's snapshot (taken
+    /// right after, in the same task turn) is exactly where the stream starts.
+    pub(crate) fn subscribe_events(&mut self) -> broadcast::Receiver<Arc<Event>> {
+        self.pump_events();
+        let rx = self.events.subscribe();
+        if !self.events_on {
+            self.events_on = true;
+            self.core.set_events(true);
+        }
+        rx
+    }
+
+    /// Hands recorded events to the subscribers; with none left, turns
+    /// recording off so the broker does no event work at all.
+    fn pump_events(&mut self) {
+        if !self.events_on {
+            return;
+        }
+        if self.events.receiver_count() == 0 {
+            self.events_on = false;
+            self.core.set_events(false);
+            while self.core.poll_event().is_some() {}
+            return;
+        }
+        while let Some(e) = self.core.poll_event() {
+            let _ = self.events.send(Arc::new(e));
+        }
+    }
+
+    /// Runs a management call; its answer waits for the store when the call
+    /// changed durable state, so an HTTP 2xx or a memcacheq STORED means on disk.
+    fn run_call(&mut self, call: AdminCall) {
+        let before = self.store_seq;
+        let done = (call.0)(&mut crate::admin::Admin::new(self));
+        if self.store_seq > before && self.store_seq > self.synced_seq {
+            self.held_calls.push_back((self.store_seq, done));
+        } else {
+            done();
+        }
     }
 
     /// Runs until shut down (or every sender is gone).
@@ -233,6 +347,9 @@ impl BrokerTask {
         for c in self.conns.values() {
             c.writer.control(WriterMsg::Shutdown);
         }
+        for (_, done) in self.held_calls.drain(..) {
+            done();
+        }
         if let Some((done, _)) = shutdown {
             let _ = done.send(());
         }
@@ -259,6 +376,7 @@ impl BrokerTask {
                 tuning,
                 blocked_capable,
                 writer,
+                meta,
                 reply,
             } => {
                 let now = self.now();
@@ -266,6 +384,7 @@ impl BrokerTask {
                     Ok(()) => {
                         let mut c = Conn {
                             writer,
+                            meta,
                             frame_max: tuning.frame_max,
                             channel_max: tuning.channel_max,
                             blocked_capable,
@@ -306,6 +425,7 @@ impl BrokerTask {
                 self.drain_outputs();
             }
             ToBroker::Shutdown { .. } => {}
+            ToBroker::Call(call) => self.run_call(call),
         }
     }
 
@@ -522,7 +642,7 @@ impl BrokerTask {
     }
 
     /// Takes every output of the last core call and routes it.
-    fn drain_outputs(&mut self) {
+    pub(crate) fn drain_outputs(&mut self) {
         while let Some(o) = self.core.poll_output() {
             match o {
                 Output::Store(op) => {
@@ -536,6 +656,10 @@ impl BrokerTask {
 
     fn route(&mut self, o: Output) {
         let Some(id) = o.conn() else { return };
+        if id >= INTERNAL_CONN_BASE {
+            self.internal_out.push(o);
+            return;
+        }
         if let Some((sc, sch)) = self.swallow_recover_ok {
             if let Output::Reply {
                 conn,
@@ -586,6 +710,15 @@ impl BrokerTask {
     /// The store has fsynced up to `seq`: release what waited for it.
     fn on_synced(&mut self, seq: u64) {
         self.synced_seq = self.synced_seq.max(seq);
+        while self
+            .held_calls
+            .front()
+            .is_some_and(|h| h.0 <= self.synced_seq)
+        {
+            if let Some((_, done)) = self.held_calls.pop_front() {
+                done();
+            }
+        }
         let ids: Vec<ConnId> = self.held_conns.iter().copied().collect();
         for id in ids {
             let Some(c) = self.conns.get_mut(&id) else {
@@ -606,6 +739,7 @@ impl BrokerTask {
 
     /// Hands buffered frames to the writers and store ops to the store.
     fn flush(&mut self) {
+        self.pump_events();
         if !self.store_ops.is_empty() {
             let ops = std::mem::take(&mut self.store_ops);
             let _ = self.store.send(StoreMsg::Ops {

@@ -18,8 +18,15 @@ pub const DEFAULT_DATA_DIR: &str = "warren-data";
 pub struct ServeConfig {
     pub bind: IpAddr,
     pub amqp_port: u16,
-    /// Parsed and reserved for the management API; nothing listens on it yet.
+    /// The management API, event stream and playground (0: any free port).
     pub http_port: u16,
+    /// The playground bundle to serve at `/`; default `dist/` if it exists.
+    pub web_dir: Option<PathBuf>,
+    /// The memcacheq front door's port; off when None.
+    pub memcacheq_port: Option<u16>,
+    /// The user memcacheq clients act as (on vhost `/`), as RabbitMQ's
+    /// STOMP and MQTT plugins have a default user.
+    pub memcacheq_user: String,
     pub data_dir: PathBuf,
     /// A RabbitMQ definitions file (users, vhosts, permissions, topology).
     pub config: Option<PathBuf>,
@@ -35,6 +42,9 @@ impl ServeConfig {
             bind: IpAddr::from([0, 0, 0, 0]),
             amqp_port: 5672,
             http_port: 15672,
+            web_dir: None,
+            memcacheq_port: None,
+            memcacheq_user: "guest".to_string(),
             data_dir: data_dir.into(),
             config: None,
             memory_high_watermark: default_memory_high_watermark(),

@@ -8,7 +8,7 @@
 //! broker task, which closes this connection (and only this one) with
 //! RabbitMQ's reply code.
 
-use crate::broker_task::{Item, ToBroker};
+use crate::broker_task::{ConnMeta, Item, ToBroker};
 use crate::codec::{
     decode_frame, is_supported_protocol_header, parse_credentials, ClientMethod, CodecError,
     ContentAssembler, Frame, FramePayload, ServerMethod, DEFAULT_MAX_MESSAGE_SIZE, FRAME_MIN_SIZE,
@@ -58,17 +58,25 @@ struct Conn {
     writer: Writer,
     done: watch::Receiver<bool>,
     shared: Shared,
+    meta: ConnMeta,
 }
 
 /// Serves one accepted socket to the end.
 pub async fn serve(stream: TcpStream, id: ConnId, shared: Shared) {
-    let loopback = match stream.peer_addr() {
+    let (loopback, peer) = match stream.peer_addr() {
         Ok(addr) => {
             let ip = addr.ip();
-            ip.is_loopback()
-                || matches!(ip, std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()))
+            let lo = ip.is_loopback()
+                || matches!(ip, std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()));
+            (lo, addr)
         }
         Err(_) => return,
+    };
+    let meta = ConnMeta {
+        peer: Some(peer),
+        local: stream.local_addr().ok(),
+        connected_at: ConnMeta::now_ms(),
+        client_properties: Default::default(),
     };
     let _ = stream.set_nodelay(true);
     let (rd, wr) = stream.into_split();
@@ -81,6 +89,7 @@ pub async fn serve(stream: TcpStream, id: ConnId, shared: Shared) {
         writer,
         done,
         shared,
+        meta,
     };
     let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
     match c.handshake(loopback, deadline).await {
@@ -233,6 +242,10 @@ impl Conn {
                 "connection.blocked",
             ),
             writer: self.writer.clone(),
+            meta: ConnMeta {
+                client_properties: client_properties.clone(),
+                ..self.meta.clone()
+            },
             reply: tx,
         };
         match self.ask(open, rx).await? {

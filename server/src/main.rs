@@ -1,5 +1,7 @@
-//! The `warren` binary: `warren serve` runs the broker; `warren scenario`
-//! runs and checks scenario files with the simulator.
+//! The `warren` binary: `warren serve` runs the broker; `warren ctl` manages
+//! a running one (as rabbitmqctl, over the HTTP API); `warren scenario`
+//! runs and checks scenario files with the simulator. Each subcommand's
+//! arguments are their own struct, so more can be added side by side.
 
 use clap::{Parser, Subcommand};
 use std::net::IpAddr;
@@ -22,6 +24,8 @@ struct Cli {
 enum Command {
     /// Runs the broker.
     Serve(ServeArgs),
+    /// Manages a running server over its HTTP API, as rabbitmqctl does.
+    Ctl(warren_server::ctl::CtlArgs),
     /// Runs or checks scenario files.
     Scenario {
         #[command(subcommand)]
@@ -34,9 +38,18 @@ struct ServeArgs {
     /// AMQP port.
     #[arg(long, default_value_t = 5672)]
     amqp_port: u16,
-    /// Management API port (reserved: nothing listens on it yet).
+    /// HTTP port: management API, event stream, playground (0: any free port).
     #[arg(long, default_value_t = 15672)]
     http_port: u16,
+    /// The playground bundle to serve at / (default: ./dist if built).
+    #[arg(long)]
+    web_dir: Option<PathBuf>,
+    /// Serve the memcacheq protocol on this port (off by default).
+    #[arg(long)]
+    memcacheq_port: Option<u16>,
+    /// The user memcacheq clients act as, on vhost "/".
+    #[arg(long, default_value = "guest")]
+    memcacheq_user: String,
     /// Where durable state is kept.
     #[arg(long, default_value = config::DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
@@ -71,6 +84,9 @@ fn main() -> ExitCode {
             cfg.bind = args.bind;
             cfg.amqp_port = args.amqp_port;
             cfg.http_port = args.http_port;
+            cfg.web_dir = args.web_dir;
+            cfg.memcacheq_port = args.memcacheq_port;
+            cfg.memcacheq_user = args.memcacheq_user;
             cfg.config = args.config;
             if let Some(w) = args.memory_high_watermark {
                 cfg.memory_high_watermark = w;
@@ -83,6 +99,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Ctl(args) => warren_server::ctl::run(args),
         Command::Scenario { action } => match action {
             ScenarioAction::Run { file } => warren_server::scenario_cli::run(&file),
             ScenarioAction::Check { files } => warren_server::scenario_cli::check(&files),

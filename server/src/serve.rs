@@ -2,10 +2,12 @@
 //! broker core, starts the broker task and the store thread, accepts AMQP
 //! connections, and shuts everything down in order on SIGINT/SIGTERM.
 
+use crate::admin::BrokerHandle;
 use crate::broker_task::{BrokerTask, Settings, ToBroker};
 use crate::config::{load_definitions, ServeConfig};
 use crate::connection::{self, Shared};
 use crate::store::{recover_into, Store};
+use crate::{http, memcacheq};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -59,6 +61,21 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let http_addr = SocketAddr::new(cfg.bind, cfg.http_port);
+    let http_listener = TcpListener::bind(http_addr)
+        .await
+        .map_err(|e| format!("cannot listen on {http_addr}: {e}"))?;
+    let mcq_listener = match cfg.memcacheq_port {
+        Some(port) => {
+            let a = SocketAddr::new(cfg.bind, port);
+            Some(
+                TcpListener::bind(a)
+                    .await
+                    .map_err(|e| format!("cannot listen on {a}: {e}"))?,
+            )
+        }
+        None => None,
+    };
 
     // As RabbitMQ: guest/guest and vhost "/" exist unless definitions are
     // loaded at boot, which then say who exists.
@@ -98,8 +115,36 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
     );
     let broker = tokio::spawn(task.run(broker_rx, synced_rx));
     let local = listener.local_addr().unwrap_or(addr);
+    let http_local = http_listener.local_addr().unwrap_or(http_addr);
+    let mcq_local = mcq_listener.as_ref().and_then(|l| l.local_addr().ok());
+
+    // The HTTP API and memcacheq stop accepting when the server stops.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let handle = BrokerHandle::new(broker_tx.clone());
+    let state = http::AppState {
+        broker: handle.clone(),
+        amqp_port: local.port(),
+        http_port: http_local.port(),
+        memcacheq_port: mcq_local.map(|a| a.port()),
+        web_dir: http::resolve_web_dir(cfg.web_dir.clone()),
+    };
+    let http_task = tokio::spawn(http::serve(http_listener, state, stopped(stop_rx.clone())));
+    let mcq_task = mcq_listener.map(|l| {
+        tokio::spawn(memcacheq::serve(
+            l,
+            handle.clone(),
+            cfg.memcacheq_user.clone(),
+            stopped(stop_rx.clone()),
+        ))
+    });
+    let mcq_note = mcq_local
+        .map(|a| format!(", memcacheq on {a}"))
+        .unwrap_or_default();
     println!(
-        "warren {}: AMQP on {local}, data in {} ({queues} durable queues, {messages} messages recovered in {} ms)",
+        "warren {}: AMQP on {local}, HTTP on {http_local}{mcq_note}, data in {} ({queues} durable queues, {messages} messages recovered in {} ms)",
         env!("CARGO_PKG_VERSION"),
         cfg.data_dir.display(),
         started.elapsed().as_millis()
@@ -129,6 +174,7 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
         }
     }
     drop(listener);
+    let _ = stop_tx.send(true);
     let (done_tx, done_rx) = oneshot::channel();
     if broker_tx
         .send(ToBroker::Shutdown { done: done_tx })
@@ -139,6 +185,13 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
     }
     drop(broker_tx);
     drop(shared);
+    drop(handle);
+    // Open WebSockets and idle keep-alive connections would hold the HTTP
+    // server's graceful shutdown: the broker is done, so stop them.
+    http_task.abort();
+    if let Some(t) = mcq_task {
+        t.abort();
+    }
     let _ = broker.await;
     let _ = tokio::task::spawn_blocking(move || store_thread.join()).await;
     Ok(())

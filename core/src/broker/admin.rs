@@ -101,6 +101,34 @@ impl Broker {
         Ok(())
     }
 
+    /// Deletes a vhost with everything in it, as RabbitMQ's `delete_vhost`:
+    /// connections closed (320), queues deleted (consumers cancelled), and
+    /// durable queues and exchanges removed from the store so a restart
+    /// does not bring them back.
+    pub fn drop_vhost(&mut self, now: Millis, name: &str) -> bool {
+        self.journal.now = now;
+        let Some(v) = self.vhosts.get(name) else {
+            return false;
+        };
+        let queues: Vec<String> = v.queues.keys().map(|q| q.to_string()).collect();
+        let exchanges: Vec<String> = v
+            .exchanges
+            .values()
+            .filter(|x| x.durable && !x.name.starts_with("amq."))
+            .map(|x| x.name.to_string())
+            .collect();
+        for q in queues {
+            self.delete_queue(name, &q, "vhost deleted");
+        }
+        for x in exchanges {
+            self.journal.out(Output::Store(StoreOp::ExchangeDeleted {
+                vhost: name.to_string(),
+                name: x,
+            }));
+        }
+        self.delete_vhost(now, name)
+    }
+
     fn has_exchange(&self, vhost: &str, name: &str) -> bool {
         self.vhosts
             .get(vhost)

@@ -19,6 +19,8 @@ pub struct Server {
     pub port: u16,
     dir: tempfile::TempDir,
     extra: Vec<String>,
+    /// The server's first line ("... AMQP on ..., HTTP on ..., ...").
+    banner: String,
 }
 
 fn free_port() -> u16 {
@@ -39,6 +41,7 @@ impl Server {
             port: 0,
             dir,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            banner: String::new(),
         };
         for _ in 0..5 {
             s.port = free_port();
@@ -61,6 +64,12 @@ impl Server {
             .args(["--amqp-port", &self.port.to_string()])
             .arg("--data-dir")
             .arg(self.data_dir())
+            // Never the default 15672: a RabbitMQ may hold it.
+            .args(if self.extra.iter().any(|a| a == "--http-port") {
+                &[][..]
+            } else {
+                &["--http-port", "0"][..]
+            })
             .args(&self.extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -70,6 +79,7 @@ impl Server {
         let mut line = String::new();
         let ready = BufReader::new(stdout).read_line(&mut line).unwrap_or(0) > 0;
         if ready && line.contains("AMQP on") {
+            self.banner = line;
             self.child = Some(child);
             true
         } else {
@@ -77,6 +87,29 @@ impl Server {
             let _ = child.wait();
             false
         }
+    }
+
+    /// A port the banner names ("HTTP on 127.0.0.1:N"); start the server
+    /// with `--http-port 0` (or `--memcacheq-port 0`) to get a free one.
+    fn banner_port(&self, what: &str) -> u16 {
+        let at = self
+            .banner
+            .find(&format!("{what} on "))
+            .unwrap_or_else(|| panic!("no {what} port in {:?}", self.banner));
+        let rest = &self.banner[at..];
+        let addr = rest.split([',', ' ']).nth(2).expect("address");
+        addr.rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port")
+    }
+
+    pub fn http_port(&self) -> u16 {
+        self.banner_port("HTTP")
+    }
+
+    pub fn memcacheq_port(&self) -> u16 {
+        self.banner_port("memcacheq")
     }
 
     pub fn url(&self) -> String {
@@ -294,3 +327,5 @@ impl Raw {
 }
 
 pub mod client;
+
+pub mod http;

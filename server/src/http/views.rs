@@ -1,0 +1,297 @@
+//! The JSON objects of RabbitMQ's management API, built from the core's
+//! read-only views. Field names follow RabbitMQ 3.10 so its tools and
+//! scripts read ours; rates and Erlang internals (memory, reductions,
+//! garbage collection) have no meaning here and are left out.
+
+use super::auth::User;
+use crate::admin::{Admin, INTERNAL_CONN_BASE};
+use serde_json::{json, Value};
+use warren_core::broker::{BindingInfo, QueueInfo};
+use warren_core::protocol::ConnId;
+use warren_core::RABBITMQ_VERSION;
+
+/// The node name RabbitMQ would show; one node, always running.
+pub const NODE: &str = "warren@localhost";
+
+/// RabbitMQ's connection name, "peer -> local", and the peer's host and port.
+pub fn conn_name(admin: &Admin<'_>, conn: ConnId) -> (String, Value, Value) {
+    match admin.conn_meta(conn) {
+        Some((m, _, _)) => {
+            let peer = m.peer.map(|p| p.to_string()).unwrap_or_default();
+            let local = m.local.map(|p| p.to_string()).unwrap_or_default();
+            (
+                format!("{peer} -> {local}"),
+                m.peer.map_or(Value::Null, |p| json!(p.ip().to_string())),
+                m.peer.map_or(Value::Null, |p| json!(p.port())),
+            )
+        }
+        None => (format!("connection {conn}"), Value::Null, Value::Null),
+    }
+}
+
+pub fn queue(q: &QueueInfo) -> Value {
+    let mut v = serde_json::to_value(q).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.insert("node".into(), json!(NODE));
+        m.insert("policy".into(), Value::Null);
+        m.insert("exclusive_consumer_tag".into(), Value::Null);
+        m.insert("message_bytes".into(), json!(q.message_bytes_ready));
+    }
+    v
+}
+
+/// One queue as `GET /api/queues/{vhost}/{name}` shows it, with its consumers.
+pub fn queue_detail(admin: &Admin<'_>, q: &QueueInfo) -> Value {
+    let mut v = queue(q);
+    let consumers: Vec<Value> = admin
+        .broker()
+        .consumers()
+        .into_iter()
+        .filter(|c| c.vhost == q.vhost && c.queue == q.name)
+        .map(|c| consumer(admin, &c))
+        .collect();
+    if let Value::Object(m) = &mut v {
+        m.insert("consumer_details".into(), json!(consumers));
+    }
+    v
+}
+
+pub fn exchange(x: &warren_core::broker::ExchangeInfo) -> Value {
+    let mut v = serde_json::to_value(x).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.insert("user_who_performed_action".into(), json!("rmq-internal"));
+    }
+    v
+}
+
+/// RabbitMQ's `properties_key`: how a binding is named in its URL.
+pub fn properties_key(b: &BindingInfo) -> String {
+    if b.arguments.is_empty() {
+        if b.routing_key.is_empty() {
+            "~".to_string()
+        } else {
+            b.routing_key.clone()
+        }
+    } else {
+        let args = serde_json::to_string(&b.arguments).unwrap_or_default();
+        let hash = args.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| {
+            (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3)
+        });
+        format!("{}~{:x}", b.routing_key, hash & 0xffff_ffff)
+    }
+}
+
+pub fn binding(b: &BindingInfo) -> Value {
+    json!({
+        "source": b.source,
+        "vhost": b.vhost,
+        "destination": b.destination,
+        "destination_type": b.destination_type,
+        "routing_key": b.routing_key,
+        "arguments": b.arguments,
+        "properties_key": properties_key(b),
+    })
+}
+
+/// Client connections (internal management connections are not shown).
+pub fn connections(admin: &Admin<'_>, user: &User) -> Vec<Value> {
+    let b = admin.broker();
+    b.connections()
+        .into_iter()
+        .filter(|c| c.conn < INTERNAL_CONN_BASE && user.sees(b, &c.vhost))
+        .map(|c| {
+            let (name, host, port) = conn_name(admin, c.conn);
+            let meta = admin.conn_meta(c.conn);
+            let (connected_at, frame_max, channel_max, props, local) = match meta {
+                Some((m, f, ch)) => (m.connected_at, f, ch, json!(m.client_properties), m.local),
+                None => (0, 0, 0, json!({}), None),
+            };
+            json!({
+                "name": name,
+                "node": NODE,
+                "user": c.user,
+                "user_who_performed_action": c.user,
+                "vhost": c.vhost,
+                "channels": c.channels,
+                "state": "running",
+                "type": "network",
+                "protocol": "AMQP 0-9-1",
+                "auth_mechanism": "PLAIN",
+                "peer_host": host,
+                "peer_port": port,
+                "host": local.map(|a| a.ip().to_string()),
+                "port": local.map(|a| a.port()),
+                "ssl": false,
+                "connected_at": connected_at,
+                "frame_max": frame_max,
+                "channel_max": channel_max,
+                "client_properties": props,
+            })
+        })
+        .collect()
+}
+
+pub fn channels(admin: &Admin<'_>, user: &User) -> Vec<Value> {
+    let b = admin.broker();
+    let conns = b.connections();
+    b.channels()
+        .into_iter()
+        .filter(|c| c.conn < INTERNAL_CONN_BASE)
+        .filter_map(|c| {
+            let owner = conns.iter().find(|k| k.conn == c.conn)?;
+            if !user.sees(b, &owner.vhost) {
+                return None;
+            }
+            let (cname, host, port) = conn_name(admin, c.conn);
+            Some(json!({
+                "name": format!("{cname} ({})", c.channel),
+                "number": c.channel,
+                "node": NODE,
+                "user": owner.user,
+                "user_who_performed_action": owner.user,
+                "vhost": owner.vhost,
+                "connection_details": {"name": cname, "peer_host": host, "peer_port": port},
+                "consumer_count": c.consumer_count,
+                "messages_unacknowledged": c.messages_unacknowledged,
+                "messages_unconfirmed": 0,
+                "messages_uncommitted": 0,
+                "acks_uncommitted": 0,
+                "prefetch_count": c.prefetch_count,
+                "global_prefetch_count": c.global_prefetch_count,
+                "confirm": c.confirm,
+                "transactional": c.transactional,
+                "state": "running",
+            }))
+        })
+        .collect()
+}
+
+pub fn consumer(admin: &Admin<'_>, c: &warren_core::broker::ConsumerInfo) -> Value {
+    let (cname, host, port) = conn_name(admin, c.conn);
+    let user = admin
+        .broker()
+        .connections()
+        .into_iter()
+        .find(|k| k.conn == c.conn)
+        .map(|k| k.user)
+        .unwrap_or_default();
+    json!({
+        "consumer_tag": c.consumer_tag,
+        "queue": {"name": c.queue, "vhost": c.vhost},
+        "channel_details": {
+            "name": format!("{cname} ({})", c.channel),
+            "number": c.channel,
+            "connection_name": cname,
+            "peer_host": host,
+            "peer_port": port,
+            "user": user,
+            "node": NODE,
+        },
+        "ack_required": c.ack_required,
+        "exclusive": c.exclusive,
+        "prefetch_count": c.prefetch_count,
+        "arguments": {},
+        "active": true,
+        "activity_status": "up",
+    })
+}
+
+pub fn consumers(admin: &Admin<'_>, user: &User) -> Vec<Value> {
+    let b = admin.broker();
+    b.consumers()
+        .into_iter()
+        .filter(|c| c.conn < INTERNAL_CONN_BASE && user.sees(b, &c.vhost))
+        .map(|c| consumer(admin, &c))
+        .collect()
+}
+
+pub fn vhost(admin: &Admin<'_>, name: &str) -> Value {
+    let (mut messages, mut ready, mut unacked) = (0u64, 0u64, 0u64);
+    for q in admin.broker().queues().iter().filter(|q| q.vhost == name) {
+        messages += q.messages;
+        ready += q.messages_ready;
+        unacked += q.messages_unacknowledged;
+    }
+    json!({
+        "name": name,
+        "description": if name == "/" { "Default virtual host" } else { "" },
+        "tags": [],
+        "metadata": {"description": "", "tags": []},
+        "tracing": false,
+        "cluster_state": {NODE: "running"},
+        "messages": messages,
+        "messages_ready": ready,
+        "messages_unacknowledged": unacked,
+    })
+}
+
+pub fn user(u: &warren_core::definitions::UserDef) -> Value {
+    json!({
+        "name": u.name,
+        "password_hash": u.password_hash,
+        "hashing_algorithm": u.hashing_algorithm,
+        "tags": u.tags,
+        "limits": {},
+    })
+}
+
+pub fn overview(admin: &Admin<'_>, user: &User, amqp_port: u16, http_port: u16) -> Value {
+    let b = admin.broker();
+    let queues: Vec<QueueInfo> = b
+        .queues()
+        .into_iter()
+        .filter(|q| user.sees(b, &q.vhost))
+        .collect();
+    let (mut messages, mut ready, mut unacked) = (0u64, 0u64, 0u64);
+    for q in &queues {
+        messages += q.messages;
+        ready += q.messages_ready;
+        unacked += q.messages_unacknowledged;
+    }
+    let exchanges = b
+        .exchanges()
+        .into_iter()
+        .filter(|x| user.sees(b, &x.vhost))
+        .count();
+    let exchange_types: Vec<Value> = ["direct", "fanout", "headers", "topic"]
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t,
+                "description": format!("AMQP {t} exchange, as per the AMQP specification"),
+                "enabled": true,
+            })
+        })
+        .collect();
+    json!({
+        "management_version": RABBITMQ_VERSION,
+        "rabbitmq_version": RABBITMQ_VERSION,
+        "product_version": RABBITMQ_VERSION,
+        "product_name": "RabbitMQ",
+        "warren_version": env!("CARGO_PKG_VERSION"),
+        "cluster_name": NODE,
+        "node": NODE,
+        "rates_mode": "none",
+        "disable_stats": false,
+        "enable_queue_totals": true,
+        "exchange_types": exchange_types,
+        "message_stats": {},
+        "queue_totals": {
+            "messages": messages,
+            "messages_ready": ready,
+            "messages_unacknowledged": unacked,
+        },
+        "object_totals": {
+            "connections": connections(admin, user).len(),
+            "channels": channels(admin, user).len(),
+            "consumers": consumers(admin, user).len(),
+            "exchanges": exchanges,
+            "queues": queues.len(),
+        },
+        "listeners": [
+            {"node": NODE, "protocol": "amqp", "ip_address": "::", "port": amqp_port},
+            {"node": NODE, "protocol": "http", "ip_address": "::", "port": http_port},
+        ],
+        "contexts": [{"node": NODE, "description": "RabbitMQ Management", "path": "/", "port": http_port.to_string()}],
+    })
+}
