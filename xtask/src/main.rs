@@ -66,11 +66,12 @@ enum Command {
     Web,
 }
 
-/// What `cargo xtask run` starts when given no arguments.
-///
-/// The broker server is not ready yet, so this replays the hello-world scenario through the
-/// core. Once `warren serve` exists, change this to `&["serve"]`; nothing else needs to move.
-const DEFAULT_RUN_ARGS: &[&str] = &["scenario", "run", "tests/scenarios/hello-world.json"];
+/// What `cargo xtask run` starts when given no arguments: the broker, serving the
+/// playground built into `dist/`, with its state in `./warren-data`.
+const DEFAULT_RUN_ARGS: &[&str] = &["serve", "--web-dir", "dist"];
+
+/// Where people open the playground when Warren runs with the defaults.
+const PLAYGROUND_URL: &str = "http://localhost:15672/";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -110,6 +111,14 @@ fn run_warren(root: &Path, args: &[OsString]) -> Result<(), Failure> {
     let mut command = cmd::cargo(root);
     command.args(["run", "--release", "-p", "warren-server", "--"]);
     if args.is_empty() {
+        // The playground first, so the server has something to serve at `/`.
+        web::web(root)?;
+        let mut build = cmd::cargo(root);
+        build.args(["build", "--release", "-p", "warren-server"]);
+        cmd::run(&mut build)?;
+        println!();
+        println!("Warren is starting: open {PLAYGROUND_URL} (guest/guest); AMQP clients connect to amqp://guest:guest@localhost:5672/");
+        println!("Stop it with Ctrl-C.");
         command.args(DEFAULT_RUN_ARGS);
     } else {
         command.args(args);
