@@ -69,11 +69,36 @@ struct ServeArgs {
 enum ScenarioAction {
     /// Runs a scenario and prints its trace.
     Run { file: PathBuf },
-    /// Checks scenarios' expectations.
+    /// Checks scenarios' expectations: in the simulator, or with --broker
+    /// against a real broker (Warren's server, RabbitMQ, a cluster).
     Check {
+        #[command(flatten)]
+        broker: BrokerArgs,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Runs scenarios in the simulator and against a broker and shows the
+    /// first observation where they differ.
+    Diff {
+        #[command(flatten)]
+        broker: BrokerArgs,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Where and how to run a scenario for real.
+#[derive(clap::Args)]
+struct BrokerArgs {
+    /// The broker, e.g. amqp://user:pass@host:5672/vhost (vhost URL-encoded: %2F for /).
+    #[arg(long)]
+    broker: Option<String>,
+    /// A shell command that restarts the broker, for scenarios with a restart step.
+    #[arg(long)]
+    restart_cmd: Option<String>,
+    /// Real milliseconds per virtual millisecond.
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
 }
 
 fn main() -> ExitCode {
@@ -102,7 +127,27 @@ fn main() -> ExitCode {
         Command::Ctl(args) => warren_server::ctl::run(args),
         Command::Scenario { action } => match action {
             ScenarioAction::Run { file } => warren_server::scenario_cli::run(&file),
-            ScenarioAction::Check { files } => warren_server::scenario_cli::check(&files),
+            ScenarioAction::Check { broker, files } => match broker.broker {
+                None => warren_server::scenario_cli::check(&files),
+                Some(url) => warren_remote::check_cli(
+                    &files,
+                    &url,
+                    broker.restart_cmd.as_deref(),
+                    broker.time_scale,
+                ),
+            },
+            ScenarioAction::Diff { broker, files } => match broker.broker {
+                None => {
+                    eprintln!("warren: scenario diff needs --broker URL");
+                    ExitCode::from(2)
+                }
+                Some(url) => warren_remote::diff_cli(
+                    &files,
+                    &url,
+                    broker.restart_cmd.as_deref(),
+                    broker.time_scale,
+                ),
+            },
         },
     }
 }

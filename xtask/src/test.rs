@@ -76,6 +76,11 @@ const STEPS: &[Step] = &[
         name: "acceptance",
         action: Action::Script("tests/acceptance.sh"),
     },
+    // Every scenario in the simulator vs a real RabbitMQ 3.10 and vs `warren serve`.
+    Step {
+        name: "differential",
+        action: Action::Script("tests/differential-ci.sh"),
+    },
     Step {
         name: "e2e playground",
         action: Action::Script("tests/e2e/run.sh"),

@@ -129,6 +129,39 @@ pub fn unexpected_errors(scenario: &Scenario, observations: &[Observation]) -> V
     failures
 }
 
+/// Each publish's confirm, as (delivery tag, ack), from a client's observations.
+/// A real broker often confirms several publishes with one `multiple` frame
+/// (RabbitMQ does when they are handled together); counting publishes, not
+/// frames, makes `confirms` mean the same on the simulator and on a broker.
+/// Tags count from 1 on each channel: a tag confirmed again starts a new one.
+pub fn confirm_outcomes<'a>(
+    observations: impl Iterator<Item = &'a Observation>,
+) -> Vec<(u64, bool)> {
+    let mut out = Vec::new();
+    let mut settled = std::collections::BTreeSet::new();
+    for o in observations {
+        let Observation::Confirmed {
+            delivery_tag,
+            multiple,
+            ack,
+            ..
+        } = o
+        else {
+            continue;
+        };
+        if settled.contains(delivery_tag) {
+            settled.clear();
+        }
+        let first = if *multiple { 1 } else { *delivery_tag };
+        for tag in first..=*delivery_tag {
+            if settled.insert(tag) {
+                out.push((tag, *ack));
+            }
+        }
+    }
+    out
+}
+
 /// Checks one expectation against a run.
 pub fn check_expectation(run: &dyn Observed, i: usize, e: &Expectation) -> Outcome {
     if let Expectation::Queue { .. } = e {
@@ -368,16 +401,9 @@ fn check_one(sim: &dyn Observed, i: usize, e: &Expectation) -> Option<Failure> {
             acks,
             nacks,
         } => {
-            let (mut a, mut n) = (0u64, 0u64);
-            for o in of_client(sim, client) {
-                if let Observation::Confirmed { ack, .. } = o {
-                    if *ack {
-                        a += 1
-                    } else {
-                        n += 1
-                    }
-                }
-            }
+            let outcomes = confirm_outcomes(of_client(sim, client));
+            let a = outcomes.iter().filter(|(_, ack)| *ack).count() as u64;
+            let n = outcomes.len() as u64 - a;
             (a != *acks || n != *nacks).then_some(()).and_then(|_| {
                 fail(
                     i,

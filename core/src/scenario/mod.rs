@@ -11,8 +11,8 @@ mod load;
 mod schema;
 
 pub use expect::{
-    check, check_expectation, check_observed, unexpected_errors, CheckReport, Failure, Observed,
-    Outcome, QueueFigures, QueueLookup, Skipped, Verdict,
+    check, check_expectation, check_observed, confirm_outcomes, unexpected_errors, CheckReport,
+    Failure, Observed, Outcome, QueueFigures, QueueLookup, Skipped, Verdict,
 };
 pub use load::{parse, ScenarioError};
 #[cfg(feature = "schema")]
