@@ -11,9 +11,17 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
+import os from 'node:os';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+/** The warren binary for `scenario check` and `serve`: $WARREN_BIN, else the debug
+ * build (run.sh builds it), else the release build. */
+const warrenBin = [process.env.WARREN_BIN, path.join(root, 'target/debug/warren'),
+  path.join(root, 'target/release/warren')].find((p) => p && fs.existsSync(p));
 const dist = path.resolve(process.env.WARREN_DIST ?? path.join(here, '../../dist'));
 const artifacts = path.join(here, 'artifacts');
 fs.mkdirSync(artifacts, { recursive: true });
@@ -70,6 +78,20 @@ after(async () => {
 const node = (name) => page.getByRole('group', { name, exact: true });
 const button = (name) => page.getByRole('button', { name, exact: true });
 const figures = async (name) => (await node(name).locator('text.figures').first().textContent()).trim();
+
+test('time to interactive: the palette is usable within 1 s of navigation', async () => {
+  const fresh = await context.newPage();
+  await fresh.goto(base);
+  const add = fresh.getByRole('button', { name: 'Add producer', exact: true });
+  await add.waitFor();
+  assert.ok(await add.isEnabled());
+  const tti = await fresh.evaluate(() => window.warrenReady);
+  await fresh.close();
+  assert.equal(typeof tti, 'number', 'the app records window.warrenReady when it mounts');
+  console.log(`time to interactive: ${tti.toFixed(0)} ms (navigation start to the app's first render)`);
+  fs.writeFileSync(path.join(artifacts, 'tti.txt'), `${tti.toFixed(0)}\n`);
+  assert.ok(tti <= 1000, `time to interactive ${tti} ms > 1000 ms`);
+});
 
 test('the example and the layout are there, by accessible name', async () => {
   for (const name of ['producer P1', 'exchange (default)', 'queue tasks', 'consumer C1', 'consumer C2']) {
@@ -236,6 +258,111 @@ test('Kill connection requeues unacked messages; Restart broker is recorded in t
   const exported = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
   assert.ok(exported.script.some((s) => s.do === 'crash' && s.client === 'C1'));
   assert.ok(exported.script.some((s) => s.do === 'restart'));
+});
+
+test('Export as test: expectations from the run that warren scenario check passes', async () => {
+  const [download] = await Promise.all([page.waitForEvent('download'), button('Export as test').click()]);
+  const text = fs.readFileSync(await download.path(), 'utf8');
+  const exported = JSON.parse(text);
+  assert.match(download.suggestedFilename(), /\.test\.json$/);
+  const kinds = exported.expect.map((e) => e.expect);
+  assert.ok(kinds.includes('received'), kinds.join());
+  assert.ok(exported.expect.some((e) => e.expect === 'queue' && e.queue === 'tasks'
+    && 'ready' in e && 'consumers' in e), 'final queue figures');
+  const file = path.join(artifacts, 'exported-test.json');
+  fs.writeFileSync(file, text);
+  assert.ok(warrenBin, 'no warren binary: cargo build -p warren-server');
+  const check = spawnSync(warrenBin, ['scenario', 'check', file], { encoding: 'utf8' });
+  assert.equal(check.status, 0, `warren scenario check failed:\n${check.stdout}\n${check.stderr}`);
+  await page.getByRole('status').filter({ hasText: 'as a test with' }).waitFor();
+});
+
+test('Import reads a RabbitMQ definitions.json into the topology', async () => {
+  const defs = {
+    rabbit_version: '3.12.0',
+    users: [{ name: 'guest', password_hash: 'x', hashing_algorithm: 'rabbit_password_hashing_sha256', tags: ['administrator'] }],
+    vhosts: [{ name: '/' }],
+    queues: [{ name: 'orders', vhost: '/', durable: true, auto_delete: false, arguments: { 'x-queue-type': 'classic' } }],
+    exchanges: [{ name: 'shop', vhost: '/', type: 'topic', durable: true, auto_delete: false, internal: false, arguments: {} }],
+    bindings: [{ source: 'shop', vhost: '/', destination: 'orders', destination_type: 'queue', routing_key: 'order.*', arguments: {} }],
+  };
+  const file = path.join(artifacts, 'definitions.json');
+  fs.writeFileSync(file, JSON.stringify(defs));
+  await page.getByLabel('Import').setInputFiles(file);
+  await node('exchange shop').waitFor();
+  await node('queue orders').waitFor();
+  await page.getByRole('group', { name: 'binding shop → orders' }).waitFor();
+  const status = await page.getByRole('status').first().textContent();
+  assert.match(status, /RabbitMQ definitions/);
+  assert.match(status, /1 exchanges \(shop\), 1 queues \(orders\), 1 bindings/);
+});
+
+/** A TCP port nobody listens on now. */
+const freePort = () => new Promise((resolve) => {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+});
+
+test('Live mode draws a running warren server and animates its events', async (t) => {
+  if (!warrenBin) { t.skip('no warren binary'); return; }
+  const [amqp, http_, mcq] = [await freePort(), await freePort(), await freePort()];
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-e2e-'));
+  const server = spawn(warrenBin, ['serve', '--web-dir', dist, '--amqp-port', String(amqp),
+    '--http-port', String(http_), '--memcacheq-port', String(mcq), '--data-dir', data],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  let serverLog = '';
+  server.stdout.on('data', (d) => { serverLog += d; });
+  server.stderr.on('data', (d) => { serverLog += d; });
+  const api = `http://127.0.0.1:${http_}/api`;
+  const auth = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` };
+  try {
+    for (let i = 0; ; i++) {
+      try { if ((await fetch(`${api}/warren`)).ok) break; } catch { /* not up yet */ }
+      assert.ok(i < 100, `warren serve did not start:\n${serverLog}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const live = await context.newPage();
+    live.on('pageerror', (e) => errors.push(String(e)));
+    await live.goto(`http://127.0.0.1:${http_}/`);
+    const saved = await live.getByRole('group', { name: /^queue / }).first().getAttribute('aria-label');
+    await live.getByRole('button', { name: 'Live', exact: true }).click();
+    await live.getByRole('textbox', { name: 'User' }).fill('guest');
+    await live.getByLabel('Password').fill('guest');
+    await live.getByRole('button', { name: 'Connect', exact: true }).click();
+    await live.getByRole('status').filter({ hasText: 'Connected' }).waitFor();
+    const put = await fetch(`${api}/queues/%2F/live-q`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ durable: false, auto_delete: false, arguments: {} }) });
+    assert.ok(put.ok, `PUT queue: ${put.status}`);
+    const liveNode = (name) => live.getByRole('group', { name, exact: true });
+    await liveNode('queue live-q').waitFor();
+    const pub = await fetch(`${api}/exchanges/%2F/amq.default/publish`, { method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ properties: {}, routing_key: 'live-q', payload: 'hello', payload_encoding: 'string' }) });
+    assert.ok(pub.ok, `publish: ${pub.status}`);
+    const log = live.getByRole('region', { name: 'Event log' });
+    await log.filter({ hasText: /published to exchange/ }).waitFor();
+    await log.filter({ hasText: /enqueued on 'live-q'/ }).waitFor();
+    await liveNode('producer HTTP API').waitFor();
+    await live.waitForFunction(() => [...document.querySelectorAll('[aria-label="queue live-q"] text.figures')]
+      .some((t) => /ready 1/.test(t.textContent)));
+    // A second publish, to catch its dot in flight along the edges.
+    const flying = live.waitForFunction(() => [...document.querySelectorAll('g.flights > *')]
+      .some((d) => d.getAttribute('transform') !== 'translate(-100,-100)'), null, { timeout: 5000 });
+    await fetch(`${api}/exchanges/%2F/amq.default/publish`, { method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ properties: {}, routing_key: 'live-q', payload: 'again', payload_encoding: 'string' }) });
+    await flying;
+    await live.waitForFunction(() => [...document.querySelectorAll('[aria-label="queue live-q"] text.figures')]
+      .some((t) => /ready 2/.test(t.textContent)));
+    await live.screenshot({ path: path.join(artifacts, 'live.png'), fullPage: true });
+    await live.getByRole('button', { name: 'Live', exact: true }).click();
+    await live.getByRole('group', { name: saved, exact: true }).waitFor();
+    assert.equal(await live.getByRole('group', { name: 'queue live-q', exact: true }).count(), 0);
+    await live.close();
+  } finally {
+    server.kill();
+    fs.rmSync(data, { recursive: true, force: true });
+  }
 });
 
 test('tutorials: open lesson 2, switch to 中文, predict, reveal, run', async () => {

@@ -20,5 +20,7 @@ if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   (cd tests/e2e && npm install --no-audit --no-fund)
 fi
 "$cargo" xtask web
+# `warren` for the export-as-test check and the live-mode test (cheap after cargo test).
+"$cargo" build -p warren-server
 cd tests/e2e
 CHROMIUM="$chromium" WARREN_DIST="$root/dist" node --test --test-reporter=spec playground.test.mjs

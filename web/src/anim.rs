@@ -4,7 +4,7 @@
 //! requestAnimationFrame.
 
 use crate::model::{Edge, Node, NodeId, NODE_H, NODE_W};
-use warren_core::events::EventKind;
+use warren_core::events::{Event, EventKind};
 use warren_core::sim::{Simulation, TraceLine};
 
 /// A point in SVG units.
@@ -41,12 +41,21 @@ impl Hop {
         )
     }
 
-    /// The SVG path of the curve (the diagram's edges use the same shape).
+    /// The SVG path of the curve (the diagram's edges use the same shape), in whole
+    /// units: integer formatting is far smaller in the wasm than float formatting.
     pub fn path(&self) -> String {
         let Hop(a, b, c, d) = self;
+        let r = |v: f64| v.round() as i32;
         format!(
             "M{},{} C{},{} {},{} {},{}",
-            a.0, a.1, b.0, b.1, c.0, c.1, d.0, d.1
+            r(a.0),
+            r(a.1),
+            r(b.0),
+            r(b.1),
+            r(c.0),
+            r(c.1),
+            r(d.0),
+            r(d.1)
         )
     }
 }
@@ -82,7 +91,33 @@ pub struct Flight {
 /// The flights of the trace lines from `from` on (the latest step's lines).
 /// A message routed to several queues becomes one flight per queue.
 pub fn flights(sim: &Simulation, from: usize, nodes: &[Node], edges: &[Edge]) -> Vec<Flight> {
-    let client = |conn: u64| sim.client_of(conn).map(|c| NodeId::Client(c.to_string()));
+    let mut events = sim
+        .trace()
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|line| match line {
+            TraceLine::Broker(event) => Some(event),
+            _ => None,
+        });
+    let client =
+        |conn: u64, _: Option<&str>| sim.client_of(conn).map(|c| NodeId::Client(c.to_string()));
+    event_flights(&mut events, &client, nodes, edges)
+}
+
+/// The flights of a run of broker events, from the simulator's trace or from a live
+/// server's event stream. `client` names the node of a connection (and, for deliveries,
+/// of the consumer tag): the simulator knows clients by connection, the live view draws
+/// one node per consumer.
+///
+/// Trait objects rather than generics: one copy of this function in the wasm, not one
+/// per caller.
+pub fn event_flights<'a>(
+    events: &mut dyn Iterator<Item = &'a Event>,
+    client: &dyn Fn(u64, Option<&str>) -> Option<NodeId>,
+    nodes: &[Node],
+    edges: &[Edge],
+) -> Vec<Flight> {
     let mut out: Vec<Flight> = Vec::new();
     let start = |out: &mut Vec<Flight>, msg_id, path: Vec<NodeId>, look| {
         out.push(Flight {
@@ -92,10 +127,7 @@ pub fn flights(sim: &Simulation, from: usize, nodes: &[Node], edges: &[Edge]) ->
             look,
         })
     };
-    for line in sim.trace().get(from..).unwrap_or_default() {
-        let TraceLine::Broker(event) = line else {
-            continue;
-        };
+    for event in events {
         match &event.kind {
             EventKind::Published {
                 msg_id,
@@ -103,7 +135,7 @@ pub fn flights(sim: &Simulation, from: usize, nodes: &[Node], edges: &[Edge]) ->
                 exchange,
                 ..
             } => {
-                if let Some(c) = client(*conn) {
+                if let Some(c) = client(*conn, None) {
                     let path = vec![c, NodeId::Exchange(exchange.clone())];
                     start(&mut out, *msg_id, path, Look::Message);
                 }
@@ -149,10 +181,13 @@ pub fn flights(sim: &Simulation, from: usize, nodes: &[Node], edges: &[Edge]) ->
                 msg_id,
                 queue,
                 conn,
+                consumer_tag,
                 redelivered,
                 ..
             } => {
-                let Some(c) = client(*conn) else { continue };
+                let Some(c) = client(*conn, Some(consumer_tag)) else {
+                    continue;
+                };
                 let q = NodeId::Queue(queue.clone());
                 let look = if *redelivered {
                     Look::Redelivered

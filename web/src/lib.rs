@@ -9,11 +9,14 @@
 pub mod anim;
 pub mod edit;
 pub mod example;
+pub mod import;
 pub mod io;
 pub mod lessons;
+pub mod live;
 pub mod model;
 pub mod share;
 pub mod state;
+pub mod testgen;
 pub mod view;
 
 pub use warren_core;

@@ -73,6 +73,10 @@ const STEPS: &[Step] = &[
         action: Action::Script("tests/wasm/check.sh"),
     },
     Step {
+        name: "wasm components",
+        action: Action::Script("tests/wasm-components.sh"),
+    },
+    Step {
         name: "acceptance",
         action: Action::Script("tests/acceptance.sh"),
     },

@@ -5,6 +5,7 @@
 use super::canvas::Canvas;
 use super::flights::Legend;
 use super::lesson::Tutorials;
+use super::live::Live;
 use super::panel::Panel;
 use super::run::{Controls, Inspector, Log, MessageDetail};
 use crate::edit;
@@ -26,6 +27,37 @@ pub fn App() -> Html {
     let share_url = use_state(String::new);
     let tutorials = use_state(|| false);
     let reader = use_mut_ref(|| None::<FileReader>);
+    // The event socket's path once the server that served the page said it is live.
+    let live_events = use_state(|| None::<AttrValue>);
+    let live = use_state(|| false);
+
+    {
+        let (live_events, state) = (live_events.clone(), state.clone());
+        use_effect_with((), move |_| {
+            io::mark_ready();
+            wasm_bindgen_futures::spawn_local(async move {
+                match io::open_packed_link().await {
+                    Some(Ok(s)) => {
+                        state.dispatch(Msg::Load(s, "Opened the scenario from the link.".into()))
+                    }
+                    Some(Err(e)) => {
+                        state.dispatch(Msg::Status(format!("Could not open the link: {e}")))
+                    }
+                    None => {}
+                }
+            });
+            // Only a page served by `warren serve` carries the tag; probing
+            // /api/warren without it would log a 404 on every static host.
+            if let Some(url) = io::live_meta() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let text = io::fetch_text(&url, None).await.ok();
+                    if let Some(events) = text.and_then(|t| crate::live::server_events(&t)) {
+                        live_events.set(Some(events.into()));
+                    }
+                });
+            }
+        });
+    }
 
     {
         let scenario = state.scenario.clone();
@@ -87,6 +119,19 @@ pub fn App() -> Html {
             state.dispatch(Msg::Status(status));
         })
     };
+    let export_test = {
+        let state = state.clone();
+        Callback::from(move |_: MouseEvent| {
+            let status = match io::export_test(&state.scenario) {
+                Ok(n) => format!(
+                    "Exported the scenario as a test with {n} expectations from its run; \
+                     `warren scenario check` runs it."
+                ),
+                Err(why) => format!("Export as test failed: {why}."),
+            };
+            state.dispatch(Msg::Status(status));
+        })
+    };
     let import = {
         let (state, reader) = (state.clone(), reader.clone());
         Callback::from(move |e: Event| {
@@ -104,9 +149,26 @@ pub fn App() -> Html {
             let task = gloo::file::callbacks::read_as_text(&file, move |text| {
                 let msg = match text {
                     Err(e) => Msg::Status(format!("Could not read {name}: {e}")),
-                    Ok(text) => match scenario::parse(&text) {
-                        Ok(s) => Msg::Load(s, format!("Imported {name}.")),
-                        Err(e) => Msg::Status(format!("{name} is not a valid scenario {e}")),
+                    Ok(text) => match crate::import::as_definitions(&text) {
+                        Some(defs) => {
+                            let stem = name.trim_end_matches(".json");
+                            match crate::import::definitions(&defs, stem) {
+                                Ok(i) => Msg::Load(
+                                    i.scenario,
+                                    format!(
+                                        "Imported RabbitMQ definitions from {name}: {}.",
+                                        i.summary
+                                    ),
+                                ),
+                                Err(e) => Msg::Status(format!(
+                                    "{name} looks like RabbitMQ definitions but could not be read: {e}"
+                                )),
+                            }
+                        }
+                        None => match scenario::parse(&text) {
+                            Ok(s) => Msg::Load(s, format!("Imported {name}.")),
+                            Err(e) => Msg::Status(format!("{name} is not a valid scenario {e}")),
+                        },
                     },
                 };
                 state.dispatch(msg);
@@ -116,14 +178,19 @@ pub fn App() -> Html {
     };
     let share = {
         let (state, share_url) = (state.clone(), share_url.clone());
-        Callback::from(move |_: MouseEvent| match io::share(&state.scenario) {
-            Ok(url) => {
-                share_url.set(url);
-                state.dispatch(Msg::Status(
-                    "The link in the address bar now opens this scenario.".to_string(),
-                ));
-            }
-            Err(why) => state.dispatch(Msg::Status(format!("Share failed: {why}."))),
+        Callback::from(move |_: MouseEvent| {
+            let (state, share_url) = (state.clone(), share_url.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match io::share(&state.scenario).await {
+                    Ok(url) => {
+                        share_url.set(url);
+                        state.dispatch(Msg::Status(
+                            "The link in the address bar now opens this scenario.".to_string(),
+                        ));
+                    }
+                    Err(why) => state.dispatch(Msg::Status(format!("Share failed: {why}."))),
+                }
+            });
         })
     };
 
@@ -136,6 +203,27 @@ pub fn App() -> Html {
         Callback::from(move |()| tutorials.set(false))
     };
 
+    let toggle_live = {
+        let live = live.clone();
+        Callback::from(move |_: MouseEvent| live.set(!*live))
+    };
+    let live_button = live_events.is_some().then(|| html! {
+        <button class="live-toggle" onclick={toggle_live} aria-pressed={live.to_string()}
+            title="Show the real broker of this server instead of the simulation">{ "Live" }</button>
+    });
+    if let (true, Some(events)) = (*live, (*live_events).clone()) {
+        return html! {
+            <div class="app live">
+                <header class="header">
+                    <h1>{ "Warren" }<small>{ " · live broker" }</small></h1>
+                    <div class="toolbar" role="toolbar" aria-label="Scenario">{ live_button }</div>
+                </header>
+                <p class="status">{ "Live mode: leave it with the Live button to return to your scenario." }</p>
+                <Live {events} />
+            </div>
+        };
+    }
+
     html! {
         <div class={classes!("app", tutorials.then_some("with-lesson"))}>
             <header class="header">
@@ -145,7 +233,10 @@ pub fn App() -> Html {
                     <button onclick={send(|| Msg::Undo)} disabled={state.past.is_empty()}>{ "Undo" }</button>
                     <button onclick={send(|| Msg::Redo)} disabled={state.future.is_empty()}>{ "Redo" }</button>
                     <button onclick={delete} disabled={state.selected.is_none()}>{ "Delete" }</button>
+                    { live_button }
                     <button onclick={export}>{ "Export" }</button>
+                    <button onclick={export_test}
+                        title="Download the scenario with expectations from its run, for warren scenario check">{ "Export as test" }</button>
                     <label class="file-button">
                         <span>{ "Import" }</span>
                         <input type="file" accept=".json,application/json" aria-label="Import" onchange={import} />

@@ -17,8 +17,8 @@ use web_sys::{Element, PointerEvent};
 use yew::prelude::*;
 
 /// The drawing's size in SVG units; the element scales to its box.
-const VIEW_W: f64 = 860.0;
-const VIEW_H: f64 = 480.0;
+pub(super) const VIEW_W: f64 = 860.0;
+pub(super) const VIEW_H: f64 = 480.0;
 /// At most this many message boxes are drawn per queue stack; the rest is "+n".
 const STACK_MAX: u64 = 10;
 
@@ -179,34 +179,52 @@ fn stack(state: &UseReducerHandle<AppState>, queue: &str) -> Html {
                 });
                 let label = format!("message {} in {queue}", i + 1);
                 boxes.push(html! {
-                    <rect class="msg ready" role="button" aria-label={label} x={x.to_string()} y="44" width="8" height="12" rx="1"
+                    <rect class="msg ready" role="button" aria-label={label} x={px(x)} y="44" width="8" height="12" rx="1"
                         {onclick} onpointerdown={Callback::from(|e: PointerEvent| e.stop_propagation())} />
                 });
             } else {
-                boxes.push(html! { <rect class="msg unacked" aria-hidden="true" x={x.to_string()} y="44" width="8" height="12" rx="1" /> });
+                boxes.push(html! { <rect class="msg unacked" aria-hidden="true" x={px(x)} y="44" width="8" height="12" rx="1" /> });
             }
             x += 10.0;
         }
         if count > STACK_MAX {
-            boxes.push(html! { <text class="more" aria-hidden="true" x={x.to_string()} y="54">{ format!("+{}", count - STACK_MAX) }</text> });
+            boxes.push(html! { <text class="more" aria-hidden="true" x={px(x)} y="54">{ format!("+{}", count - STACK_MAX) }</text> });
             x += 24.0;
         }
     }
     html! { <g class="stack">{ for boxes }</g> }
 }
 
-fn edge_path(from: &Node, to: &Node) -> (String, (f64, f64)) {
-    let (x1, y1) = (from.x + NODE_W, from.y + NODE_H / 2.0);
-    let (x2, y2) = (to.x, to.y + NODE_H / 2.0);
-    let bend = ((x2 - x1).abs() / 2.0).max(40.0);
-    (
-        format!(
-            "M{x1},{y1} C{},{y1} {},{y2} {x2},{y2}",
-            x1 + bend,
-            x2 - bend
-        ),
-        ((x1 + x2) / 2.0, (y1 + y2) / 2.0 - 4.0),
-    )
+/// An edge's curve (the same one the message dots ride on) and where its label goes.
+pub(super) fn edge_path(from: &Node, to: &Node) -> (String, (f64, f64)) {
+    let hop = crate::anim::Hop::between(from, to);
+    let (a, d) = (hop.0, hop.3);
+    (hop.path(), ((a.0 + d.0) / 2.0, (a.1 + d.1) / 2.0 - 4.0))
+}
+
+/// A coordinate as SVG text, in whole units: integer formatting is much smaller in
+/// the wasm than float formatting, and nothing here needs sub-unit precision.
+pub(super) fn px(v: f64) -> String {
+    (v.round() as i32).to_string()
+}
+
+/// What every node shows, in the editor and in live mode: box, icon and name, figures.
+pub(super) fn node_body(node: &Node, lines: Vec<String>) -> Html {
+    let icon = match node.kind {
+        Kind::Producer => "▶ ",
+        Kind::Exchange => "⇄ ",
+        Kind::Queue => "▤ ",
+        Kind::Consumer => "◀ ",
+    };
+    html! {
+        <>
+            <rect class="box" width={px(NODE_W)} height={px(NODE_H)} rx="8" />
+            <text class="title" x="10" y="20">{ icon }{ node.label.clone() }</text>
+            { for lines.into_iter().enumerate().map(|(i, line)| html! {
+                <text class="figures" x="10" y={(38 + 14 * i).to_string()}>{ line }</text>
+            }) }
+        </>
+    }
 }
 
 /// Pointer position in SVG units.
@@ -388,7 +406,7 @@ pub fn Canvas(props: &CanvasProps) -> Html {
         let label = if edge.label.is_empty() {
             html! {}
         } else {
-            html! { <text class="edge-label" x={lx.to_string()} y={ly.to_string()}>{ edge.label.clone() }</text> }
+            html! { <text class="edge-label" x={px(lx)} y={px(ly)}>{ edge.label.clone() }</text> }
         };
         match edge.kind {
             EdgeKind::Binding(i) => {
@@ -472,26 +490,16 @@ pub fn Canvas(props: &CanvasProps) -> Html {
                 }
             })
         };
-        let icon = match node.kind {
-            Kind::Producer => "▶ ",
-            Kind::Exchange => "⇄ ",
-            Kind::Queue => "▤ ",
-            Kind::Consumer => "◀ ",
-        };
         let lines = figures(&state, node);
-        let transform = format!("translate({},{})", node.x, node.y);
+        let transform = format!("translate({},{})", px(node.x), px(node.y));
         let has_port = node.kind != Kind::Consumer;
         html! {
             <g {class} role="group" aria-label={node.aria_label()} tabindex="0" {transform}
                 {onpointerdown} {onkeydown}>
-                <rect class="box" width={NODE_W.to_string()} height={NODE_H.to_string()} rx="8" />
-                <text class="title" x="10" y="20">{ icon }{ node.label.clone() }</text>
-                { for lines.into_iter().enumerate().map(|(i, line)| html! {
-                    <text class="figures" x="10" y={(38 + 14 * i).to_string()}>{ line }</text>
-                }) }
+                { node_body(node, lines) }
                 if let NodeId::Queue(q) = &node.id { { stack(&state, q) } }
                 if has_port {
-                    <circle class="port" cx={NODE_W.to_string()} cy={(NODE_H / 2.0).to_string()} r="7"
+                    <circle class="port" cx={px(NODE_W)} cy={px(NODE_H / 2.0)} r="7"
                         onpointerdown={port_down}>
                         <title>{ "Drag to another node to connect" }</title>
                     </circle>
@@ -506,8 +514,8 @@ pub fn Canvas(props: &CanvasProps) -> Html {
             .find(|n| &n.id == from)
             .map(|n| {
                 html! {
-                    <line class="pending" x1={(n.x + NODE_W).to_string()} y1={(n.y + NODE_H / 2.0).to_string()}
-                        x2={at.0.to_string()} y2={at.1.to_string()} />
+                    <line class="pending" x1={px(n.x + NODE_W)} y1={px(n.y + NODE_H / 2.0)}
+                        x2={px(at.0)} y2={px(at.1)} />
                 }
             })
             .unwrap_or_default(),
@@ -516,14 +524,14 @@ pub fn Canvas(props: &CanvasProps) -> Html {
 
     html! {
         <svg ref={svg.clone()} class="canvas" role="group" aria-label="Diagram"
-            viewBox={format!("0 0 {VIEW_W} {VIEW_H}")} preserveAspectRatio="xMinYMin meet"
+            viewBox={format!("0 0 {} {}", px(VIEW_W), px(VIEW_H))} preserveAspectRatio="xMinYMin meet"
             {onpointermove} {onpointerup}>
             <defs>
                 <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto-start-reverse">
                     <path d="M0,0 L10,5 L0,10 z" />
                 </marker>
             </defs>
-            <rect class="background" width={VIEW_W.to_string()} height={VIEW_H.to_string()}
+            <rect class="background" width={px(VIEW_W)} height={px(VIEW_H)}
                 onpointerdown={background_down} />
             { for edges.iter().map(draw_edge) }
             { for nodes.iter().map(draw_node) }

@@ -231,7 +231,7 @@ pub fn Bench() -> Html {
             <svg class="canvas" viewBox="0 0 900 480">
                 { for edges.iter().map(|d| html! { <path class="bench-edge" d={d.clone()} /> }) }
                 { for boxes.iter().enumerate().map(|(i, (x, y))| html! {
-                    <g class="node queue" transform={format!("translate({x},{y})")}>
+                    <g class="node queue" transform={format!("translate({},{})", *x as i32, *y as i32)}>
                         <rect class="box" width="120" height="36" rx="6" />
                         <text class="title" x="8" y="22">{ format!("node {i}") }</text>
                     </g>

@@ -8,8 +8,6 @@
 use crate::lessons::{self, Block, Lang, Span, LESSONS};
 use crate::state::{AppState, Msg};
 use std::collections::{BTreeMap, BTreeSet};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
@@ -36,20 +34,7 @@ fn tr(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
 
 /// GETs a file next to the page as text.
 async fn fetch_text(url: String) -> Result<String, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let failed = |what: &str| format!("could not load {url}: {what}");
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(&url))
-        .await
-        .map_err(|_| failed("network error"))?
-        .dyn_into()
-        .map_err(|_| failed("not a response"))?;
-    if !response.ok() {
-        return Err(failed(&format!("HTTP {}", response.status())));
-    }
-    let text = JsFuture::from(response.text().map_err(|_| failed("no body"))?)
-        .await
-        .map_err(|_| failed("body not readable"))?;
-    text.as_string().ok_or_else(|| failed("body is not text"))
+    crate::io::fetch_text(&url, None).await
 }
 
 fn inline(text: &str) -> Html {

@@ -7,6 +7,7 @@ mod canvas;
 mod fields;
 mod flights;
 mod lesson;
+mod live;
 mod panel;
 mod run;
 
