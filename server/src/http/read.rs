@@ -129,8 +129,16 @@ pub async fn permission(
     Ok(Json(serde_json::to_value(v).unwrap_or_default()))
 }
 
-/// `/api/exchanges` and `/api/exchanges/{vhost}`.
-async fn exchanges_in(s: AppState, user: User, vhost: Option<String>) -> ApiResult<Json<Value>> {
+/// A listing (`/api/exchanges`, `/api/queues`, with or without a vhost):
+/// everything of that kind, in one vhost when given, that the user may see.
+async fn listing<T: 'static>(
+    s: AppState,
+    user: User,
+    vhost: Option<String>,
+    all: fn(&Broker) -> Vec<T>,
+    vhost_of: fn(&T) -> &str,
+    view: fn(&T) -> Value,
+) -> ApiResult<Json<Value>> {
     let v = s
         .broker
         .call(move |a| {
@@ -139,16 +147,28 @@ async fn exchanges_in(s: AppState, user: User, vhost: Option<String>) -> ApiResu
                 check_vhost(b, &user, v)?;
             }
             Ok::<_, ApiError>(
-                b.exchanges()
+                all(b)
                     .iter()
-                    .filter(|x| vhost.as_ref().is_none_or(|v| *v == x.vhost))
-                    .filter(|x| user.sees(b, &x.vhost))
-                    .map(views::exchange)
+                    .filter(|x| vhost.as_deref().is_none_or(|v| v == vhost_of(x)))
+                    .filter(|x| user.sees(b, vhost_of(x)))
+                    .map(view)
                     .collect::<Vec<_>>(),
             )
         })
         .await??;
     Ok(Json(Value::Array(v)))
+}
+
+async fn exchanges_in(s: AppState, user: User, vhost: Option<String>) -> ApiResult<Json<Value>> {
+    listing(
+        s,
+        user,
+        vhost,
+        Broker::exchanges,
+        |x| &x.vhost,
+        views::exchange,
+    )
+    .await
 }
 
 pub async fn exchanges(State(s): State<AppState>, user: User) -> ApiResult<Json<Value>> {
@@ -185,24 +205,7 @@ pub async fn exchange(
 }
 
 async fn queues_in(s: AppState, user: User, vhost: Option<String>) -> ApiResult<Json<Value>> {
-    let v = s
-        .broker
-        .call(move |a| {
-            let b = a.broker();
-            if let Some(v) = &vhost {
-                check_vhost(b, &user, v)?;
-            }
-            Ok::<_, ApiError>(
-                b.queues()
-                    .iter()
-                    .filter(|q| vhost.as_ref().is_none_or(|v| *v == q.vhost))
-                    .filter(|q| user.sees(b, &q.vhost))
-                    .map(views::queue)
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .await??;
-    Ok(Json(Value::Array(v)))
+    listing(s, user, vhost, Broker::queues, |q| &q.vhost, views::queue).await
 }
 
 pub async fn queues(State(s): State<AppState>, user: User) -> ApiResult<Json<Value>> {
