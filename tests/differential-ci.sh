@@ -3,8 +3,8 @@
 # tests/scenarios/ runs in the simulator and against two real brokers — a
 # RabbitMQ 3.10 started here on spare ports, and `warren serve` — and any
 # difference in what clients observe fails (either Warren or the scenario's
-# expectation is wrong). Also runs warren-remote's integration tests against
-# that RabbitMQ. Installs rabbitmq-server from Debian when missing (as root).
+# expectation is wrong). Also runs warren-remote's integration tests and every
+# lesson's pika client against that RabbitMQ. Installs rabbitmq-server from Debian when missing (as root).
 set -euo pipefail
 ROOT="${WARREN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 cd "$ROOT"
@@ -87,6 +87,17 @@ echo "== simulator vs RabbitMQ 3.10"
 echo "== simulator vs warren serve"
 "$BIN" scenario diff --broker "$WARREN" --restart-cmd "bash $WORK/warren-restart.sh" \
     "${files[@]}" || status=1
+echo "== tutorials' pika clients against RabbitMQ 3.10"
+PY=python3
+if [ -x "$ROOT/.venv/bin/python3" ]; then PY="$ROOT/.venv/bin/python3"; fi
+for client in tutorials/*/client.py; do
+    if RESTART_CMD="rabbitmqctl -n $NODE -q stop_app && rabbitmqctl -n $NODE -q start_app" \
+        "$PY" "$client" "$RABBIT" > "$WORK/lesson.log" 2>&1; then
+        echo "PASS $(basename "$(dirname "$client")")"
+    else
+        echo "FAIL $(basename "$(dirname "$client")")"; cat "$WORK/lesson.log"; status=1
+    fi
+done
 if [ "$status" -ne 0 ]; then
     echo "== warren log"; tail -50 "$WORK/warren.log"
 fi
