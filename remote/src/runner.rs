@@ -395,6 +395,12 @@ async fn worker(
         if w.plan.processing_ms > 0 {
             tokio::time::sleep(shared.real_ms(w.plan.processing_ms)).await;
         }
+        // A restart is instant on the scenario's clock: work that comes due while
+        // the broker is going down belongs after it, on a channel that is gone,
+        // so it must not reach the broker (an ack sent then would be kept).
+        while shared.restarting.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         if state.generation.load(Ordering::SeqCst) != w.generation || !w.channel.is_open() {
             continue; // the channel or connection this delivery came on is gone
         }
