@@ -44,16 +44,45 @@ impl Access {
     }
 }
 
-/// A permission regex as RabbitMQ applies it: anchored at the start only when
-/// the pattern says so (Erlang `re:run`). Empty matches nothing.
+/// A permission pattern, compiled once. RabbitMQ's patterns are regexes
+/// (Erlang `re:run`, anchored only where the pattern says so) and that is what
+/// this is with the `regex` feature, on by default. The playground leaves the
+/// feature out to stay small: a simulation's only user is guest with `.*`, so
+/// there `.*` matches everything and any other pattern matches literally.
+/// An empty pattern matches nothing, as in RabbitMQ.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    source: String,
+    #[cfg(feature = "regex")]
+    re: Option<regex_lite::Regex>,
+}
+
+impl Pattern {
+    pub fn new(source: &str) -> Pattern {
+        Pattern {
+            source: source.to_string(),
+            #[cfg(feature = "regex")]
+            re: regex_lite::Regex::new(source).ok(),
+        }
+    }
+
+    pub fn allows(&self, resource: &str) -> bool {
+        if self.source == ".*" {
+            return true;
+        }
+        if self.source.is_empty() {
+            return false;
+        }
+        #[cfg(feature = "regex")]
+        return self.re.as_ref().is_some_and(|r| r.is_match(resource));
+        #[cfg(not(feature = "regex"))]
+        return self.source == resource;
+    }
+}
+
+/// Whether a permission pattern allows a resource name.
 pub fn permission_allows(pattern: &str, resource: &str) -> bool {
-    if pattern.is_empty() {
-        return false;
-    }
-    match regex_lite::Regex::new(pattern) {
-        Ok(re) => re.is_match(resource),
-        Err(_) => false,
-    }
+    Pattern::new(pattern).allows(resource)
 }
 
 pub fn user_def(name: &str, password: &str, tags: &[&str], salt: [u8; 4]) -> UserDef {

@@ -107,7 +107,7 @@ test('the example and the layout are there, by accessible name', async () => {
 test('Step changes the queue figures and Back restores them', async () => {
   const seen = [await figures('queue tasks')];
   let changedAt = -1;
-  for (let i = 0; i < 40 && changedAt < 0; i++) {
+  for (let i = 0; i < 200 && changedAt < 0; i++) {
     await button('Step').click();
     seen.push(await figures('queue tasks'));
     if (i > 0 && seen.at(-1) !== seen.at(-2) && /ready [1-9]|unacked [1-9]/.test(seen.at(-1))) changedAt = i;
@@ -115,12 +115,22 @@ test('Step changes the queue figures and Back restores them', async () => {
   assert.ok(changedAt >= 0, `queue figures never showed a message: ${seen.join(' | ')}`);
   const log = page.getByRole('region', { name: 'Event log' }).locator('li');
   assert.ok((await log.count()) > 3, 'the event log shows trace lines');
+  const lines = await log.count();
+  const fresh = page.getByRole('region', { name: 'Event log' }).locator('li.new');
+  assert.equal(await fresh.count(), 1, 'one highlighted line: the one at the cursor');
   const now = await figures('queue tasks');
   const previous = seen.at(-2);
   await button('Back').click();
+  assert.equal(await log.count(), lines - 1, 'Back hides one line');
   assert.equal(await figures('queue tasks'), previous);
   await button('Step').click();
+  assert.equal(await log.count(), lines, 'Step shows one line');
   assert.equal(await figures('queue tasks'), now);
+  for (let i = 0; i < 5; i++) {
+    await button('Step').click();
+    assert.equal(await log.count(), lines + i + 1, 'each Step shows exactly one more line');
+    assert.equal(await fresh.count(), 1);
+  }
   await page.screenshot({ path: path.join(artifacts, 'playground.png'), fullPage: true });
 });
 
@@ -191,7 +201,7 @@ test('Share puts the scenario in the URL and the link opens it', async () => {
 });
 
 const logText = async () => (await page.getByRole('region', { name: 'Event log' }).textContent()) ?? '';
-const stepUntil = async (check, max = 60) => {
+const stepUntil = async (check, max = 300) => {
   for (let i = 0; i < max; i++) {
     if (await check()) return true;
     await button('Step').click();
@@ -204,7 +214,7 @@ test('messages fly along the edges as dots, with a legend', async () => {
   const moving = () => page.evaluate(() => [...document.querySelectorAll('g.flights > *')]
     .some((d) => d.getAttribute('transform') !== 'translate(-100,-100)'));
   let seen = false;
-  for (let i = 0; i < 40 && !seen; i++) {
+  for (let i = 0; i < 200 && !seen; i++) {
     await button('Step').click();
     seen = await moving();
   }
@@ -215,7 +225,7 @@ test('messages fly along the edges as dots, with a legend', async () => {
 
 test('the timeline scrubs over the snapshots', async () => {
   await button('Reset').click();
-  for (let i = 0; i < 10; i++) await button('Step').click();
+  assert.ok(await stepUntil(async () => (await page.locator('.clock').textContent()).includes('· 10 steps')));
   const timeline = page.getByRole('slider', { name: 'Timeline' });
   assert.equal(await timeline.getAttribute('max'), '10');
   const clock = page.locator('.clock');
@@ -295,6 +305,42 @@ test('Import reads a RabbitMQ definitions.json into the topology', async () => {
   const status = await page.getByRole('status').first().textContent();
   assert.match(status, /RabbitMQ definitions/);
   assert.match(status, /1 exchanges \(shop\), 1 queues \(orders\), 1 bindings/);
+});
+
+test('an exclusive queue is declared by its consumer; without one it is refused', async () => {
+  const scenario = {
+    version: 1, name: 'exclusive',
+    topology: { exchanges: [{ name: 'news', type: 'fanout' }], queues: [{ name: 'mine' }, { name: 'lonely' }],
+      bindings: [{ source: 'news', destination: 'mine' }] },
+    clients: [{ name: 'P1' }, { name: 'C1' }],
+    script: [
+      { at: 0, client: 'C1', do: 'consume', queue: 'mine', auto_ack: true },
+      { at: 100, client: 'P1', do: 'publish', exchange: 'news', body: 'hello' },
+    ],
+  };
+  const file = path.join(artifacts, 'exclusive.json');
+  fs.writeFileSync(file, JSON.stringify(scenario));
+  await page.getByLabel('Import').setInputFiles(file);
+  await node('queue lonely').waitFor();
+  const exclusive = page.getByRole('checkbox', { name: 'Exclusive', exact: true });
+
+  await node('queue lonely').click();
+  await exclusive.click();
+  await page.getByRole('alert').filter({ hasText: 'an exclusive queue needs its consumer' }).waitFor();
+
+  await node('queue mine').click();
+  await exclusive.click();
+  await page.waitForFunction(() => document.querySelector('input[aria-label=Exclusive]')?.checked);
+  assert.equal(await page.getByRole('alert').filter({ hasText: 'exclusive' }).count(), 0);
+  assert.equal(await node('queue mine').count(), 1, 'still drawn');
+  const [download] = await Promise.all([page.waitForEvent('download'), button('Export').click()]);
+  const exported = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+  assert.ok(!exported.topology.queues.some((q) => q.name === 'mine'), 'not declared by the setup connection');
+  const at = exported.script.findIndex((s) => s.do === 'queue_declare' && s.queue === 'mine' && s.exclusive === true);
+  assert.ok(at >= 0 && exported.script[at].client === 'C1' && exported.script[at].at === 0, JSON.stringify(exported.script));
+  assert.ok(at < exported.script.findIndex((s) => s.do === 'consume'), 'declared before the consume');
+  const received = page.getByRole('region', { name: 'Event log' }).getByRole('button').filter({ hasText: 'received' });
+  assert.ok(await stepUntil(async () => (await received.count()) > 0), `C1 gets the message: ${await logText()}`);
 });
 
 /** A TCP port nobody listens on now. */

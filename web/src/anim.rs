@@ -88,18 +88,18 @@ pub struct Flight {
     pub look: Look,
 }
 
-/// The flights of the trace lines from `from` on (the latest step's lines).
+/// The flights of these trace lines (the line at the cursor, when stepping).
 /// A message routed to several queues becomes one flight per queue.
-pub fn flights(sim: &Simulation, from: usize, nodes: &[Node], edges: &[Edge]) -> Vec<Flight> {
-    let mut events = sim
-        .trace()
-        .get(from..)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|line| match line {
-            TraceLine::Broker(event) => Some(event),
-            _ => None,
-        });
+pub fn flights(
+    lines: &[TraceLine],
+    sim: &Simulation,
+    nodes: &[Node],
+    edges: &[Edge],
+) -> Vec<Flight> {
+    let mut events = lines.iter().filter_map(|line| match line {
+        TraceLine::Broker(event) => Some(event),
+        _ => None,
+    });
     let client =
         |conn: u64, _: Option<&str>| sim.client_of(conn).map(|c| NodeId::Client(c.to_string()));
     event_flights(&mut events, &client, nodes, edges)
@@ -256,7 +256,7 @@ mod tests {
         let edges = model::edges(&s, &nodes);
         let mut sim = Simulation::new(s);
         sim.run_until(1000);
-        let all = flights(&sim, 0, &nodes, &edges);
+        let all = flights(sim.trace(), &sim, &nodes, &edges);
         assert!(
             all.iter().any(|f| f.path.len() == 4
                 && matches!(f.path[2], NodeId::Queue(_))

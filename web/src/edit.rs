@@ -175,6 +175,7 @@ pub fn connect(s: &mut Scenario, from: &NodeId, to: &NodeId) -> Result<String, S
                 routing_key,
                 arguments: FieldTable::new(),
             });
+            bind_in_script(s, q);
             Ok(format!("bound {q} to {x}"))
         }
         (NodeId::Queue(q), _, NodeId::Client(c), Kind::Consumer) => {
@@ -194,6 +195,173 @@ pub fn connect(s: &mut Scenario, from: &NodeId, to: &NodeId) -> Result<String, S
             ka.word(),
             kb.word()
         )),
+    }
+}
+
+/// The script step that declares `name` as an exclusive queue, if one does.
+pub fn exclusive_declare(s: &Scenario, name: &str) -> Option<usize> {
+    s.script.iter().position(|st| {
+        matches!(&st.action, Action::QueueDeclare { queue, exclusive: true, .. } if queue == name)
+    })
+}
+
+/// A queue's settings: from the topology, or from its consumer's exclusive
+/// `queue_declare` step (then `true`).
+pub fn queue_spec(s: &Scenario, name: &str) -> Option<(QueueSpec, bool)> {
+    if let Some(q) = s.topology.queues.iter().find(|q| q.name == name) {
+        return Some((q.clone(), false));
+    }
+    match &s.script[exclusive_declare(s, name)?].action {
+        Action::QueueDeclare {
+            durable,
+            auto_delete,
+            arguments,
+            ..
+        } => Some((
+            QueueSpec {
+                name: name.to_string(),
+                durable: *durable,
+                auto_delete: *auto_delete,
+                arguments: arguments.clone(),
+            },
+            true,
+        )),
+        _ => None,
+    }
+}
+
+/// Changes a queue's settings wherever they live (topology or exclusive declare step).
+pub fn update_queue(
+    s: &mut Scenario,
+    name: &str,
+    f: &dyn Fn(&mut QueueSpec) -> Result<(), String>,
+) -> Result<(), String> {
+    if let Some(q) = s.topology.queues.iter_mut().find(|q| q.name == name) {
+        return f(q);
+    }
+    let (mut q, _) = queue_spec(s, name).ok_or("the queue is gone")?;
+    f(&mut q)?;
+    if let Some(Action::QueueDeclare {
+        queue,
+        durable,
+        auto_delete,
+        arguments,
+        ..
+    }) = exclusive_declare(s, name).map(|i| &mut s.script[i].action)
+    {
+        (*queue, *durable, *auto_delete, *arguments) =
+            (q.name, q.durable, q.auto_delete, q.arguments);
+    }
+    Ok(())
+}
+
+/// Moves the topology's bindings of an exclusive queue into its owner's script, as
+/// `queue_bind` steps right after the declare (the setup connection runs before the
+/// queue exists). Does nothing for other queues.
+fn bind_in_script(s: &mut Scenario, name: &str) {
+    let Some(i) = exclusive_declare(s, name) else {
+        return;
+    };
+    let owner = s.script[i].client.clone();
+    let mut j = 0;
+    while let Some(b) = s.topology.bindings.get(j) {
+        if b.destination_type == "exchange" || b.destination != name {
+            j += 1;
+            continue;
+        }
+        let b = s.topology.bindings.remove(j);
+        s.script.insert(
+            i + 1,
+            Step {
+                at: 0,
+                client: owner.clone(),
+                action: Action::QueueBind {
+                    queue: b.destination,
+                    exchange: b.source,
+                    routing_key: b.routing_key,
+                    arguments: b.arguments,
+                },
+            },
+        );
+    }
+}
+
+/// Makes a queue exclusive to the one consumer connected to it, or shared again.
+/// An exclusive queue belongs to a connection, and the topology's setup connection
+/// closes, so the queue is declared (`exclusive: true`, at t=0, before the consume)
+/// and bound by its consumer's script instead.
+pub fn set_exclusive(s: &mut Scenario, name: &str, on: bool) -> Result<(), String> {
+    match (exclusive_declare(s, name), on) {
+        (Some(i), false) => {
+            let (q, _) = queue_spec(s, name).ok_or("the queue is gone")?;
+            let owner = s.script.remove(i).client;
+            while let Some(st) = s.script.get(i) {
+                let mine = st.at == 0
+                    && st.client == owner
+                    && matches!(&st.action, Action::QueueBind { queue, .. } if queue == name);
+                if !mine {
+                    break;
+                }
+                if let Action::QueueBind {
+                    exchange,
+                    routing_key,
+                    arguments,
+                    ..
+                } = s.script.remove(i).action
+                {
+                    s.topology.bindings.push(BindingSpec {
+                        source: exchange,
+                        destination: name.to_string(),
+                        destination_type: "queue".to_string(),
+                        routing_key,
+                        arguments,
+                    });
+                }
+            }
+            s.topology.queues.push(q);
+            Ok(())
+        }
+        (None, true) => {
+            let mut owners = s
+                .clients
+                .iter()
+                .filter(|c| consumer(s, &c.name).queue == name);
+            let (Some(owner), None) = (owners.next(), owners.next()) else {
+                return Err("an exclusive queue needs its consumer: connect one consumer (only one) to this queue first".into());
+            };
+            let owner = owner.name.clone();
+            let i = s
+                .topology
+                .queues
+                .iter()
+                .position(|q| q.name == name)
+                .ok_or("the queue is gone")?;
+            let q = s.topology.queues.remove(i);
+            let at = s
+                .script
+                .iter()
+                .position(|st| st.at > 0 || st.client.as_deref() == Some(owner.as_str()))
+                .unwrap_or(s.script.len());
+            s.script.insert(
+                at,
+                step(
+                    &owner,
+                    0,
+                    Action::QueueDeclare {
+                        queue: q.name,
+                        durable: q.durable,
+                        exclusive: true,
+                        auto_delete: q.auto_delete,
+                        passive: false,
+                        arguments: q.arguments,
+                        save_as: None,
+                    },
+                ),
+            );
+            bind_in_script(s, name);
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -306,13 +474,11 @@ pub fn rename(s: &mut Scenario, id: &NodeId, name: &str) -> Result<NodeId, Strin
             NodeId::Exchange(name.to_string())
         }
         NodeId::Queue(old) => {
-            let q = s
-                .topology
-                .queues
-                .iter_mut()
-                .find(|q| &q.name == old)
-                .ok_or("only queues of the topology can be renamed here")?;
-            q.name = name.to_string();
+            update_queue(s, old, &|q| {
+                q.name = name.to_string();
+                Ok(())
+            })
+            .map_err(|_| "only queues of the topology can be renamed here")?;
             for b in &mut s.topology.bindings {
                 if b.destination_type != "exchange" && &b.destination == old {
                     b.destination = name.to_string();
@@ -320,7 +486,11 @@ pub fn rename(s: &mut Scenario, id: &NodeId, name: &str) -> Result<NodeId, Strin
             }
             for step in &mut s.script {
                 match &mut step.action {
-                    Action::Consume { queue, .. } if queue == old => *queue = name.to_string(),
+                    Action::Consume { queue, .. } | Action::QueueBind { queue, .. }
+                        if queue == old =>
+                    {
+                        *queue = name.to_string()
+                    }
                     Action::Publish {
                         exchange,
                         routing_key,
@@ -705,5 +875,56 @@ mod tests {
         let h = parse_headers("format=pdf, n=2").unwrap();
         assert_eq!(headers_text(&h), "format=pdf, n=2");
         assert!(parse_number::<u16>("70000", "prefetch").is_err());
+    }
+
+    #[test]
+    fn an_exclusive_queue_is_declared_by_its_consumer() {
+        let mut s = crate::example::work_queue();
+        let x = add_exchange(&mut s);
+        connect(&mut s, &x, &NodeId::Queue("tasks".into())).unwrap();
+        let err = set_exclusive(&mut s, "tasks", true).unwrap_err();
+        assert!(err.contains("only one"), "{err}");
+        delete_node(&mut s, &NodeId::Client("C2".into())).unwrap();
+        let q = add_queue(&mut s);
+        let NodeId::Queue(q) = q else { panic!() };
+        let err = set_exclusive(&mut s, &q, true).unwrap_err();
+        assert!(err.contains("needs its consumer"), "{err}");
+
+        set_exclusive(&mut s, "tasks", true).unwrap();
+        assert!(!s.topology.queues.iter().any(|q| q.name == "tasks"));
+        assert!(
+            s.topology.bindings.is_empty(),
+            "the binding moved to the script"
+        );
+        let i = exclusive_declare(&s, "tasks").unwrap();
+        assert_eq!(s.script[i].at, 0);
+        assert_eq!(s.script[i].client.as_deref(), Some("C1"));
+        assert!(matches!(s.script[i + 1].action, Action::QueueBind { .. }));
+        assert!(i < position_of(&s, "C1", |a| matches!(a, Action::Consume { .. })).unwrap());
+        let node = model::nodes(&s)
+            .into_iter()
+            .find(|n| n.id == NodeId::Queue("tasks".into()));
+        assert!(!node.unwrap().from_script, "drawn as usual");
+        assert_eq!(queue_spec(&s, "tasks").map(|(_, e)| e), Some(true));
+
+        let mut sim = warren_core::sim::Simulation::new(s.clone());
+        sim.run_until(5_000);
+        let got = sim
+            .observations()
+            .iter()
+            .filter(|o| matches!(o, warren_core::sim::Observation::Delivered { .. }))
+            .count();
+        assert!(got > 0, "C1 gets the messages of its exclusive queue");
+
+        rename(&mut s, &NodeId::Queue("tasks".into()), "jobs").unwrap();
+        assert!(exclusive_declare(&s, "jobs").is_some());
+        set_exclusive(&mut s, "jobs", false).unwrap();
+        assert!(exclusive_declare(&s, "jobs").is_none());
+        assert!(s.topology.queues.iter().any(|q| q.name == "jobs"));
+        assert_eq!(s.topology.bindings.len(), 1);
+        assert!(!s
+            .script
+            .iter()
+            .any(|st| matches!(st.action, Action::QueueBind { .. })));
     }
 }

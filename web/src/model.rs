@@ -168,7 +168,9 @@ pub fn nodes(s: &Scenario) -> Vec<Node> {
     }
     for name in script_queues {
         if !s.topology.queues.iter().any(|q| q.name == name) {
-            ids.push((NodeId::Queue(name), Kind::Queue, true));
+            // Exclusive queues are drawn and edited as usual (see `edit::set_exclusive`).
+            let from_script = crate::edit::exclusive_declare(s, &name).is_none();
+            ids.push((NodeId::Queue(name), Kind::Queue, from_script));
         }
     }
     for c in &s.clients {

@@ -8,7 +8,7 @@
 use crate::model::NodeId;
 use std::rc::Rc;
 use warren_core::scenario::{Action, Scenario, Step};
-use warren_core::sim::Simulation;
+use warren_core::sim::{Simulation, TraceLine};
 use yew::Reducible;
 
 /// What the side panel shows.
@@ -44,6 +44,10 @@ pub struct AppState {
     /// Snapshots after the current one, nearest last: kept when the timeline is scrubbed
     /// back, so scrubbing forward again is a pop rather than a re-run.
     pub ahead: Vec<Rc<Simulation>>,
+    /// How many trace lines are revealed: Step shows one more line (broker event or
+    /// client observation), running the next task only when all of `sim`'s are shown.
+    /// `sim` is always the snapshot that produced line `shown - 1`.
+    pub shown: usize,
     /// The message shown in the detail view, if any.
     pub detail: Option<Detail>,
     pub playing: bool,
@@ -104,6 +108,7 @@ impl AppState {
             sim,
             snapshots: Vec::new(),
             ahead: Vec::new(),
+            shown: 0,
             detail: None,
             playing: false,
             speed: 4,
@@ -112,15 +117,16 @@ impl AppState {
         }
     }
 
-    /// Whether the simulation has nothing left to do.
+    /// Whether every line is shown and the simulation has nothing left to do.
     pub fn finished(&self) -> bool {
-        self.sim.next_time().is_none()
+        self.shown >= self.sim.trace().len()
+            && self.ahead.is_empty()
+            && self.sim.next_time().is_none()
     }
 
-    /// The trace lines added by the latest step (empty right after a reset).
-    pub fn new_lines(&self) -> usize {
-        let before = self.snapshots.last().map_or(0, |s| s.trace().len());
-        self.sim.trace().len().saturating_sub(before)
+    /// The revealed trace lines: the last one (at the cursor) is the fresh one.
+    pub fn lines(&self) -> &[TraceLine] {
+        &self.sim.trace()[..self.shown]
     }
 
     /// Where the run is on the timeline, and how long the known timeline is.
@@ -133,11 +139,50 @@ impl AppState {
         self.sim = Rc::new(Simulation::new((*self.scenario).clone()));
         self.snapshots.clear();
         self.ahead.clear();
+        self.shown = 0;
         self.detail = None;
         self.playing = false;
     }
 
-    /// One step forward: the remembered next snapshot if scrubbed back, else a new step.
+    /// Shows one more trace line, running tasks (or re-using remembered snapshots)
+    /// only when every line of the current one is shown.
+    fn reveal(&mut self) -> bool {
+        // Bounded: tasks that log nothing are run through, a run that never logs is not.
+        for _ in 0..10_000 {
+            if self.shown < self.sim.trace().len() {
+                self.shown += 1;
+                return true;
+            }
+            if !self.step() {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// Hides the line at the cursor, restoring the previous snapshot when the cursor
+    /// crosses back before the first line the current one produced.
+    fn unreveal(&mut self) -> bool {
+        if self.shown == 0 {
+            return false;
+        }
+        self.shown -= 1;
+        while self
+            .snapshots
+            .last()
+            .is_some_and(|p| p.trace().len() >= self.shown)
+        {
+            self.back();
+        }
+        true
+    }
+
+    /// Shows every line of the current snapshot (after a jump along the timeline).
+    fn show_all(&mut self) {
+        self.shown = self.sim.trace().len();
+    }
+
+    /// One task forward: the remembered next snapshot if scrubbed back, else a new step.
     fn step(&mut self) -> bool {
         if let Some(next) = self.ahead.pop() {
             self.snapshots.push(std::mem::replace(&mut self.sim, next));
@@ -181,6 +226,7 @@ impl AppState {
                 break;
             }
         }
+        self.show_all();
     }
 
     fn replace(&mut self, mut scenario: Scenario) {
@@ -244,7 +290,7 @@ impl Reducible for AppState {
                 s.status = status;
             }
             Msg::Step => {
-                if s.step() {
+                if s.reveal() {
                     s.status = format!("t = {} ms", s.sim.now());
                 } else {
                     s.playing = false;
@@ -252,7 +298,7 @@ impl Reducible for AppState {
                 }
             }
             Msg::Back => {
-                if s.back() {
+                if s.unreveal() {
                     s.status = format!("back to t = {} ms", s.sim.now());
                 }
                 s.playing = false;
@@ -260,6 +306,7 @@ impl Reducible for AppState {
             Msg::Seek(index) => {
                 while s.snapshots.len() > index && s.back() {}
                 while s.snapshots.len() < index && !s.ahead.is_empty() && s.step() {}
+                s.show_all();
                 s.playing = false;
                 s.status = format!("t = {} ms", s.sim.now());
             }
@@ -270,6 +317,7 @@ impl Reducible for AppState {
                         break;
                     }
                 }
+                s.show_all();
                 s.playing = false;
                 s.status = format!("Ran to t = {} ms.", s.sim.now());
             }
@@ -323,29 +371,58 @@ mod tests {
     }
 
     #[test]
-    fn back_restores_the_exact_previous_snapshot() {
+    fn step_shows_one_line_and_back_hides_it() {
         let mut st = Rc::new(AppState::new(crate::example::work_queue(), String::new()));
-        for _ in 0..5 {
+        for _ in 0..40 {
+            let (lines, steps) = (st.shown, st.snapshots.len());
+            let before = st.sim.broker().queues();
             st = reduce(st, Msg::Step);
+            assert_eq!(st.shown, lines + 1, "one line per Step");
+            let tasks = st.snapshots.len();
+            assert!(tasks >= steps, "a task runs only when the lines run out");
+            let after = st.sim.broker().queues();
+            st = reduce(st, Msg::Back);
+            assert_eq!(st.shown, lines);
+            assert_eq!(st.snapshots.len(), steps);
+            assert_eq!(
+                st.sim.broker().queues(),
+                before,
+                "figures of the line's snapshot"
+            );
+            st = reduce(st, Msg::Step);
+            assert_eq!(st.sim.broker().queues(), after);
+            assert_eq!(st.snapshots.len(), tasks);
         }
-        let figures = |st: &AppState| st.sim.broker().queues();
-        let before = figures(&st);
-        let lines = st.sim.trace().len();
+        // Several lines per task: the figures are those of the task that logged the line.
+        let mut st = Rc::new(AppState::new(crate::example::work_queue(), String::new()));
         st = reduce(st, Msg::Step);
-        st = reduce(st, Msg::Back);
-        assert_eq!(figures(&st), before);
-        assert_eq!(st.sim.trace().len(), lines);
+        let first = st.sim.trace().len();
+        assert!(first > 1, "the setup task logs several lines");
+        for _ in 1..first {
+            st = reduce(st, Msg::Step);
+            assert_eq!(st.snapshots.len(), 1);
+        }
+        st = reduce(st, Msg::Step);
+        assert!(st.snapshots.len() > 1);
+        while st.shown > 0 {
+            st = reduce(st, Msg::Back);
+        }
+        assert!(st.snapshots.is_empty());
+        assert_eq!(st.sim.trace().len(), 0);
     }
 
     #[test]
     fn the_timeline_goes_back_and_forth_over_the_same_snapshots() {
         let mut st = Rc::new(AppState::new(crate::example::work_queue(), String::new()));
-        for _ in 0..8 {
+        while st.snapshots.len() < 8 {
             st = reduce(st, Msg::Step);
         }
+        st = reduce(st, Msg::Seek(8));
         let end = st.sim.trace().len();
+        assert_eq!(st.shown, end);
         st = reduce(st, Msg::Seek(3));
         assert_eq!(st.position(), (3, 8));
+        assert_eq!(st.shown, st.sim.trace().len());
         st = reduce(st, Msg::Seek(8));
         assert_eq!(st.sim.trace().len(), end);
     }

@@ -82,34 +82,31 @@ impl Vhost {
     }
 }
 
-/// A user's permissions on one vhost, with the regexes compiled once.
+/// A user's permissions on one vhost, with the patterns compiled once.
 #[derive(Clone, Debug)]
 pub(crate) struct Permission {
     pub def: PermissionDef,
-    configure: Option<regex_lite::Regex>,
-    write: Option<regex_lite::Regex>,
-    read: Option<regex_lite::Regex>,
+    configure: auth::Pattern,
+    write: auth::Pattern,
+    read: auth::Pattern,
 }
 
 impl Permission {
     fn new(def: PermissionDef) -> Permission {
-        let compile = |p: &str| regex_lite::Regex::new(p).ok();
         Permission {
-            configure: compile(&def.configure),
-            write: compile(&def.write),
-            read: compile(&def.read),
+            configure: auth::Pattern::new(&def.configure),
+            write: auth::Pattern::new(&def.write),
+            read: auth::Pattern::new(&def.read),
             def,
         }
     }
 
     fn allows(&self, access: Access, resource: &str) -> bool {
-        let (re, pattern) = match access {
-            Access::Configure => (&self.configure, &self.def.configure),
-            Access::Write => (&self.write, &self.def.write),
-            Access::Read => (&self.read, &self.def.read),
-        };
-        pattern == ".*"
-            || (!pattern.is_empty() && re.as_ref().is_some_and(|r| r.is_match(resource)))
+        match access {
+            Access::Configure => self.configure.allows(resource),
+            Access::Write => self.write.allows(resource),
+            Access::Read => self.read.allows(resource),
+        }
     }
 }
 

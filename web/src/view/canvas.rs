@@ -47,15 +47,10 @@ fn client_of(sim: &Simulation, conn: u64) -> Option<String> {
     sim.client_of(conn).map(str::to_string)
 }
 
-/// Edges that the latest step's events went along, as (from, to) pairs.
+/// Edges that the event at the cursor went along, as (from, to) pairs.
 fn hot_edges(state: &AppState, edges: &[Edge]) -> BTreeSet<(NodeId, NodeId)> {
     let mut hot = BTreeSet::new();
-    let trace = state.sim.trace();
-    let fresh = &trace[trace.len() - state.new_lines()..];
-    for line in fresh {
-        let TraceLine::Broker(event) = line else {
-            continue;
-        };
+    if let Some(TraceLine::Broker(event)) = state.lines().last() {
         match &event.kind {
             EventKind::Published { conn, exchange, .. } => {
                 if let Some(client) = client_of(&state.sim, *conn) {
@@ -257,8 +252,9 @@ pub fn Canvas(props: &CanvasProps) -> Html {
     let nodes = model::nodes(&state.scenario);
     let edges = model::edges(&state.scenario, &nodes);
     let hot = hot_edges(&state, &edges);
-    let fresh_from = state.sim.trace().len() - state.new_lines();
-    let flights = crate::anim::flights(&state.sim, fresh_from, &nodes, &edges);
+    let lines = state.lines();
+    let fresh = &lines[lines.len().saturating_sub(1)..];
+    let flights = crate::anim::flights(fresh, &state.sim, &nodes, &edges);
     let routing: BTreeSet<NodeId> = flights
         .iter()
         .flat_map(|f| f.path.iter())
@@ -278,7 +274,7 @@ pub fn Canvas(props: &CanvasProps) -> Html {
         350.0
     };
     // Restarts the dots when the run moves, not on selection or dragging.
-    let token = ((state.snapshots.len() as u64) << 32) | state.sim.trace().len() as u64;
+    let token = ((state.snapshots.len() as u64) << 32) | state.shown as u64;
     let dots: Rc<Vec<Dot>> = Rc::new(
         flights
             .into_iter()

@@ -125,13 +125,7 @@ fn exchange_form(state: &UseReducerHandle<AppState>, name: &str) -> Html {
 }
 
 fn queue_form(state: &UseReducerHandle<AppState>, name: &str) -> Html {
-    let Some(q) = state
-        .scenario
-        .topology
-        .queues
-        .iter()
-        .find(|q| q.name == name)
-    else {
+    let Some((q, exclusive)) = edit::queue_spec(&state.scenario, name) else {
         return html! { <p class="note">{ "Declared by a script step; edit the scenario JSON to change it." }</p> };
     };
     let id = NodeId::Queue(name.to_string());
@@ -139,13 +133,7 @@ fn queue_form(state: &UseReducerHandle<AppState>, name: &str) -> Html {
     let with = move |f: fn(&mut warren_core::scenario::QueueSpec, &str) -> Result<(), String>| {
         let n = n.clone();
         editor(state, move |s, text| {
-            let q = s
-                .topology
-                .queues
-                .iter_mut()
-                .find(|q| q.name == n)
-                .ok_or("the queue is gone")?;
-            f(q, text)
+            edit::update_queue(s, &n, &|q| f(q, text))
         })
     };
     let arg = |key: &str| edit::arg_text(&q.arguments, key);
@@ -173,8 +161,11 @@ fn queue_form(state: &UseReducerHandle<AppState>, name: &str) -> Html {
                 q.durable = flag(t);
                 Ok(())
             })} />
-            <CheckField label="Exclusive" checked={false} disabled={true} on_commit={Callback::from(|_| Ok(()))} />
-            <p class="note small">{ "Exclusive queues belong to one connection, so they are declared by a client's script, not the topology." }</p>
+            <CheckField label="Exclusive" checked={exclusive} on_commit={{
+                let n = name.to_string();
+                editor(state, move |s, t| edit::set_exclusive(s, &n, flag(t)))
+            }} />
+            <p class="note small">{ "An exclusive queue belongs to one connection: its consumer declares it at t=0." }</p>
             <CheckField label="Auto-delete" checked={q.auto_delete} on_commit={with(|q, t| { q.auto_delete = flag(t); Ok(()) })} />
             <SelectField label="Queue type" value={kind} options={options(&["classic", "quorum"])} on_commit={with(|q, t| {
                 if t == "quorum" {

@@ -65,8 +65,9 @@ pub fn Controls(props: &RunProps) -> Html {
     let finished = state.finished();
     html! {
         <div class="controls" role="toolbar" aria-label="Run controls">
-            <button onclick={send(|| Msg::Step)} disabled={finished}>{ "Step" }</button>
-            <button onclick={send(|| Msg::Back)} disabled={state.snapshots.is_empty()}>{ "Back" }</button>
+            <button onclick={send(|| Msg::Step)} disabled={finished}
+                title="Show the next event log line; figures update per broker step">{ "Step" }</button>
+            <button onclick={send(|| Msg::Back)} disabled={state.shown == 0}>{ "Back" }</button>
             <button onclick={send(|| Msg::TogglePlay)} disabled={finished && !state.playing}
                 aria-pressed={ if state.playing { "true" } else { "false" } }>
                 { if state.playing { "Pause" } else { "Play" } }
@@ -94,14 +95,14 @@ pub fn Controls(props: &RunProps) -> Html {
     }
 }
 
-/// The trace, newest at the bottom; lines from the latest step are highlighted.
+/// The trace up to the cursor, newest at the bottom; the line at the cursor is highlighted.
 #[component]
 pub fn Log(props: &RunProps) -> Html {
     const SHOWN: usize = 400;
     let state = &props.state;
     let list = use_node_ref();
-    let trace = state.sim.trace();
-    let fresh_from = trace.len() - state.new_lines();
+    let trace = state.lines();
+    let fresh_from = trace.len().saturating_sub(1);
     let first = trace.len().saturating_sub(SHOWN);
     {
         let list = list.clone();
