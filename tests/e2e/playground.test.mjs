@@ -436,6 +436,84 @@ test('tutorials: open lesson 2, switch to 中文, predict, reveal, run', async (
   await button('Close tutorials').click();
 });
 
+test('build a work queue from an empty canvas, step it, and go Back', async () => {
+  // Clear the canvas through the UI: select each box, Delete. Clients first, so no
+  // consume step keeps a deleted queue drawn; the default exchange always stays.
+  const boxes = page.getByRole('group', { name: /^(producer|consumer|queue|exchange) / });
+  const deletable = async () => {
+    const names = (await boxes.evaluateAll((gs) => gs.map((g) => g.getAttribute('aria-label'))))
+      .filter((n) => n !== 'exchange (default)');
+    const order = (n) => ['producer', 'consumer', 'queue', 'exchange'].indexOf(n.split(' ')[0]);
+    return names.sort((a, b) => order(a) - order(b));
+  };
+  for (let left = await deletable(), i = 0; left.length > 0; left = await deletable(), i++) {
+    assert.ok(i < 50, `could not clear the canvas: ${left.join(', ')}`);
+    const count = left.length;
+    await node(left[0]).click();
+    await button('Delete').click();
+    await page.waitForFunction((n) => document.querySelectorAll('svg.canvas g.node[role=group]').length <= n,
+      count, { timeout: 5000 });
+  }
+  assert.deepEqual(await boxes.evaluateAll((gs) => gs.map((g) => g.getAttribute('aria-label'))), ['exchange (default)']);
+
+  for (const [what, name] of [['producer', 'producer P1'], ['queue', 'queue q1'],
+    ['consumer', 'consumer C1'], ['consumer', 'consumer C2']]) {
+    await button(`Add ${what}`).click();
+    await node(name).waitFor();
+  }
+  const status = page.getByRole('status');
+  const connect = async (from, to, said) => {
+    const port = await node(from).locator('circle.port').boundingBox();
+    const box = await node(to).locator('rect.box').boundingBox();
+    await page.mouse.move(port.x + port.width / 2, port.y + port.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await status.filter({ hasText: said }).waitFor();
+  };
+  // A producer publishes through the default exchange when dropped on a queue.
+  await connect('producer P1', 'queue q1', 'P1 now publishes to q1 via the default exchange');
+  await connect('queue q1', 'consumer C1', 'C1 now consumes from q1');
+  await connect('queue q1', 'consumer C2', 'C2 now consumes from q1');
+
+  await node('producer P1').click();
+  const count = page.getByRole('textbox', { name: 'Count' });
+  await count.fill('4');
+  await count.press('Enter');
+  await page.waitForFunction(() => [...document.querySelectorAll('[aria-label="producer P1"] text.figures')]
+    .some((t) => t.textContent.trim() === 'sent 0 of 4'));
+  assert.equal(await page.getByRole('alert').count(), 0);
+
+  // Step to the end, keeping every step's figures.
+  const snapshot = async () => [await figures('queue q1'), await figures('consumer C1'),
+    await figures('consumer C2'), await figures('producer P1')];
+  const seen = [await snapshot()];
+  // Before the first step the setup connection has not declared q1 yet.
+  assert.deepEqual(seen[0], ['not declared', 'unacked 0 · got 0', 'unacked 0 · got 0', 'sent 0 of 4']);
+  const log = page.getByRole('region', { name: 'Event log' }).locator('li');
+  for (let i = 0; await button('Step').isEnabled(); i++) {
+    assert.ok(i < 300, 'the run finishes');
+    await button('Step').click();
+    seen.push(await snapshot());
+  }
+  await page.locator('.clock').filter({ hasText: 'finished' }).waitFor();
+  assert.equal(await log.count(), seen.length - 1, 'one log line per Step');
+  assert.deepEqual(seen.at(-1), ['ready 0 · unacked 0', 'unacked 0 · got 2', 'unacked 0 · got 2', 'sent 4 of 4'],
+    'round-robin: two each, all acked');
+  assert.ok(seen.some(([q]) => /unacked [1-9]/.test(q)), `the queue held unacked messages: ${seen.map((s) => s[0]).join(' | ')}`);
+  const firstTwo = seen.findIndex(([, c1, c2]) => /got [1-9]/.test(c1) && /got [1-9]/.test(c2));
+  assert.ok(firstTwo > 0, 'both consumers received messages before the end');
+  await page.screenshot({ path: path.join(artifacts, 'work-queue-built.png'), fullPage: true });
+
+  // Back, line by line, restores each earlier step's figures, down to before both got one.
+  for (let at = seen.length - 2; at >= firstTwo - 1; at--) {
+    await button('Back').click();
+    assert.deepEqual(await snapshot(), seen[at], `figures after Back to line ${at}`);
+  }
+  assert.equal(await log.count(), firstTwo - 1);
+  assert.equal(await button('Step').isEnabled(), true, 'no longer finished');
+});
+
 test('no errors in the console', () => {
   assert.deepEqual(errors, []);
 });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Determinism across platforms: every scenario's trace must be identical when the
-# core runs in wasm (under node) and natively; wasm routing must be within 2x of native.
+# core runs in wasm (under node) and natively; also prints wasm routing speed against native.
 set -euo pipefail
 cd "${WARREN_ROOT:-$(dirname "$0")/../..}"
 cargo="${CARGO:-cargo}"

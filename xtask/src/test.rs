@@ -67,7 +67,7 @@ const STEPS: &[Step] = &[
             WASM_TARGET,
         ]),
     },
-    // Same scenario, same trace in wasm and native; wasm routing within 2x of native.
+    // Same scenario, same trace in wasm and native; prints wasm routing speed vs native.
     Step {
         name: "wasm determinism",
         action: Action::Script("tests/wasm/check.sh"),
