@@ -18,7 +18,8 @@ fi
 have="$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{print $2}' || true)"
 if [ "$have" != "$version" ]; then
   echo "wasm-components: installing wasm-bindgen-cli $version (found '${have:-none}'); takes a few minutes"
-  "$cargo" install wasm-bindgen-cli --version "=$version" --locked
+  # Not --locked: its lock file pins a webpki-roots prerelease the registry no longer resolves.
+  "$cargo" install wasm-bindgen-cli --version "=$version"
 fi
 
 driver="${CHROMEDRIVER:-$(command -v chromedriver || echo /usr/bin/chromedriver)}"
