@@ -98,18 +98,8 @@ impl Broker {
             None
         };
         let msg_id = self.next_msg_id();
-        // Routing keys: the key itself, then CC, then BCC (which consumers never see).
-        let mut keys: Vec<&str> = vec![routing_key];
-        header_keys(&properties, "CC", &mut keys);
-        let before_bcc = keys.len();
-        header_keys(&properties, "BCC", &mut keys);
-        let had_bcc = keys.len() > before_bcc;
-        let keys: Vec<String> = keys.into_iter().map(String::from).collect();
-        if had_bcc {
-            if let Some(h) = properties.headers.as_mut() {
-                h.remove("BCC");
-            }
-        }
+        // BCC routes like CC but consumers never see it: take it out first.
+        let bcc = properties.headers.as_mut().and_then(|h| h.remove("BCC"));
         let message = Arc::new(Message {
             exchange: match self.vhosts[&vhost].exchanges.get_key_value(exchange) {
                 Some((name, _)) => name.clone(),
@@ -132,8 +122,13 @@ impl Broker {
             }
             return Ok(());
         }
-        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let routing = self.route(&vhost, exchange, &key_refs, &message);
+        // Routing keys: the key itself, then CC, then BCC.
+        let mut keys: Vec<&str> = vec![routing_key];
+        header_keys(&message.properties, "CC", &mut keys);
+        if let Some(FieldValue::Array(items)) = &bcc {
+            keys.extend(items.iter().filter_map(|v| v.as_str()));
+        }
+        let routing = self.route(&vhost, exchange, &keys, &message);
         if routing.queues.is_empty() {
             self.journal.event(|| EventKind::Unroutable {
                 msg_id,
