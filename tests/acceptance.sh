@@ -21,10 +21,9 @@ SEEDS="${SEEDS_CHECK:-$ROOT/../shared/acceptance/seeds_check.py}"
 BIN="$ROOT/target/release/warren"
 
 WORK="$(mktemp -d)"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-PORT="$(free_port)"
-HTTP_PORT="$(free_port)"
-while [ "$HTTP_PORT" = "$PORT" ]; do HTTP_PORT="$(free_port)"; done
+# Distinct ports outside the ephemeral range (see tests/free-ports.py).
+mapfile -t ports < <(python3 "$ROOT/tests/free-ports.py" 2)
+PORT="${ports[0]}" HTTP_PORT="${ports[1]}"
 URL="amqp://guest:guest@127.0.0.1:$PORT/%2F"
 
 # The restart script the checks call: stop (term or kill), start again, wait

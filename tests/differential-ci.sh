@@ -24,12 +24,12 @@ export PATH="$PATH:/usr/sbin:/usr/lib/rabbitmq/bin"
 # Debian's package starts its own node on install; ours gets its own name and ports.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop rabbitmq-server >/dev/null 2>&1 || true; fi
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Every port is picked up front, distinct, and outside the ephemeral range.
+mapfile -t ports < <(python3 tests/free-ports.py 3)
+RPORT="${ports[0]}" DPORT="${ports[1]}" WPORT="${ports[2]}"
 
 WORK="$(mktemp -d)"
 NODE="warrendiff$$@localhost"
-RPORT="$(free_port)"
-DPORT="$(free_port)"
 mkdir -p "$WORK/rmq/mnesia" "$WORK/rmq/log"
 echo "[]." > "$WORK/rmq/enabled_plugins"
 # Debian's rabbitmq-server runs the node as the rabbitmq user: it must reach its dirs.
@@ -44,7 +44,6 @@ RMQ_PID=$!
 
 "$CARGO" build --quiet --release -p warren-server --bin warren
 BIN="$ROOT/target/release/warren"
-WPORT="$(free_port)"
 cat > "$WORK/warren-restart.sh" <<EOS
 #!/usr/bin/env bash
 set -u

@@ -12,7 +12,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, spawnSync } from 'node:child_process';
-import net from 'node:net';
 import os from 'node:os';
 import { chromium } from 'playwright-core';
 
@@ -345,15 +344,17 @@ test('an exclusive queue is declared by its consumer; without one it is refused'
   assert.ok(await stepUntil(async () => (await received.count()) > 0), `C1 gets the message: ${await logText()}`);
 });
 
-/** A TCP port nobody listens on now. */
-const freePort = () => new Promise((resolve) => {
-  const srv = net.createServer();
-  srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-});
+/** Distinct TCP ports nobody listens on now, outside the ephemeral range (see
+ * tests/free-ports.py for why not port 0). */
+const freePorts = (n) => {
+  const out = spawnSync('python3', [path.join(root, 'tests/free-ports.py'), String(n)], { encoding: 'utf8' });
+  assert.equal(out.status, 0, `free-ports.py: ${out.stderr}`);
+  return out.stdout.trim().split('\n').map(Number);
+};
 
-test('Live mode draws a running warren server and animates its events', async (t) => {
-  if (!warrenBin) { t.skip('no warren binary'); return; }
-  const [amqp, http_, mcq] = [await freePort(), await freePort(), await freePort()];
+test('Live mode draws a running warren server and animates its events', async () => {
+  assert.ok(warrenBin, 'no warren binary: cargo build -p warren-server');
+  const [amqp, http_, mcq] = freePorts(3);
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-e2e-'));
   const server = spawn(warrenBin, ['serve', '--web-dir', dist, '--amqp-port', String(amqp),
     '--http-port', String(http_), '--memcacheq-port', String(mcq), '--data-dir', data],
