@@ -2,7 +2,7 @@
 
 use crate::headers_match::headers_match;
 use crate::topic::TopicTrie;
-use crate::types::{FieldTable, Message};
+use crate::types::FieldTable;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -200,7 +200,7 @@ impl Exchange {
 
     /// Bindings whose destination matches for `keys` (routing key plus CC/BCC).
     /// Each matching binding index once, in binding order.
-    pub fn route(&self, keys: &[&str], msg: &Message, out: &mut Vec<usize>) {
+    pub fn route(&self, keys: &[&str], headers: Option<&FieldTable>, out: &mut Vec<usize>) {
         let start = out.len();
         match self.kind {
             ExchangeKind::Fanout => {
@@ -208,7 +208,6 @@ impl Exchange {
                 return;
             }
             ExchangeKind::Headers => {
-                let headers = msg.properties.headers.as_ref();
                 out.extend((0..self.slots.len()).filter(|i| {
                     self.slots[*i]
                         .as_ref()

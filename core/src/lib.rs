@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod exchange;
 pub mod headers_match;
+pub mod message;
 pub mod protocol;
 pub mod queue;
 pub mod rng;
@@ -20,12 +21,14 @@ pub mod scenario;
 pub mod sim;
 pub mod topic;
 pub mod types;
+pub mod wire;
 
 pub use broker::{Broker, BrokerConfig};
 pub use error::{AmqpError, ReplyCode};
 pub use events::{Event, EventKind};
+pub use message::Message;
 pub use protocol::{ChannelId, Command, ConnId, Millis, Output, Reply, StoreOp};
-pub use types::{BasicProperties, FieldTable, FieldValue, Message};
+pub use types::{BasicProperties, FieldTable, FieldValue};
 
 /// The RabbitMQ version whose behaviour Warren reproduces, as reported to clients.
 pub const RABBITMQ_VERSION: &str = "3.10.8";

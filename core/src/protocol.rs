@@ -260,7 +260,7 @@ pub enum Output {
         consumer_tag: Arc<str>,
         delivery_tag: u64,
         redelivered: bool,
-        message: Arc<Message>,
+        message: Message,
     },
     /// `basic.get-ok`.
     GetOk {
@@ -269,7 +269,7 @@ pub enum Output {
         delivery_tag: u64,
         redelivered: bool,
         message_count: u32,
-        message: Arc<Message>,
+        message: Message,
     },
     /// `basic.return` of a mandatory message no queue took.
     Return {
@@ -277,7 +277,7 @@ pub enum Output {
         channel: ChannelId,
         reply_code: u16,
         reply_text: String,
-        message: Arc<Message>,
+        message: Message,
     },
     /// A publisher confirm: `basic.ack` (ack = true) or `basic.nack`.
     Confirm {
@@ -349,7 +349,7 @@ pub enum StoreOp {
         vhost: String,
         queue: String,
         msg_id: u64,
-        message: Arc<Message>,
+        message: Message,
     },
     /// A persistent message left a durable queue (acked, expired, dropped, purged).
     MessageRemoved {

@@ -7,7 +7,6 @@
 use bytes::Bytes;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use std::sync::Arc;
 
 /// One value of an AMQP field table, with RabbitMQ's type letters.
 ///
@@ -392,40 +391,7 @@ impl BasicProperties {
     }
 }
 
-/// A message as published. Shared (`Arc`) between every queue it was routed to;
-/// what differs per queue (redelivered, delivery count, expiry) lives in the
-/// queue's entry, not here.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Message {
-    /// The exchange it was published to (what consumers see in `basic.deliver`).
-    pub exchange: Arc<str>,
-    pub routing_key: Arc<str>,
-    /// Shared: most messages carry no properties, and those all point at one
-    /// empty set (see [`Message::new`]), which keeps a queued message small.
-    pub properties: Arc<BasicProperties>,
-    pub body: Bytes,
-}
-
-impl Message {
-    pub fn new(
-        exchange: &str,
-        routing_key: &str,
-        properties: BasicProperties,
-        body: impl Into<Bytes>,
-    ) -> Arc<Message> {
-        Arc::new(Message {
-            exchange: exchange.into(),
-            routing_key: routing_key.into(),
-            properties: Arc::new(properties),
-            body: body.into(),
-        })
-    }
-
-    /// Bytes counted against `x-max-length-bytes`: the body only, as RabbitMQ does.
-    pub fn body_size(&self) -> usize {
-        self.body.len()
-    }
-}
+pub use crate::message::Message;
 
 #[cfg(test)]
 mod tests {

@@ -95,7 +95,7 @@ fn requeued_messages_go_back_to_their_original_place() {
                 redelivered,
                 message,
                 ..
-            }] => Some((text(&message.body), *redelivered)),
+            }] => Some((text(message.body()), *redelivered)),
             _ => None,
         }
     }) {
@@ -183,7 +183,7 @@ fn drain_quorum(w: &mut World, c: Ch) -> Vec<String> {
                 ..
             }] => Some(format!(
                 "{}{}",
-                text(&message.body),
+                text(message.body()),
                 if *redelivered { "*" } else { "" }
             )),
             _ => None,
@@ -268,7 +268,7 @@ fn quorum_delivery_count_header_and_limit() {
         seen.push((
             d[0].body.clone(),
             d[0].redelivered,
-            header(m, "x-delivery-count").cloned(),
+            header(m, "x-delivery-count"),
         ));
     }
     assert_eq!(
@@ -282,7 +282,7 @@ fn quorum_delivery_count_header_and_limit() {
     );
     let out = w.send(c, get("dl").no_ack());
     let m = &delivered_messages(&out)[0];
-    assert_eq!(text(&m.body), "m0");
+    assert_eq!(text(m.body()), "m0");
     let Some(FieldValue::Array(deaths)) = header(m, "x-death") else {
         panic!("x-death")
     };
@@ -299,7 +299,7 @@ fn quorum_basic_get_always_sets_the_delivery_count() {
     let g = w.get_msg(c, "qq");
     assert_eq!(
         header(&g.message, "x-delivery-count"),
-        Some(&FieldValue::I64(0))
+        Some(FieldValue::I64(0))
     );
     // A channel close counts as a return, and so does a recover.
     let c2 = w.channel(1, 2);
@@ -308,7 +308,7 @@ fn quorum_basic_get_always_sets_the_delivery_count() {
     w.send(c, recover());
     let out = w.send_visible(c, get("qq").no_ack());
     let m = &delivered_messages(&out)[0];
-    assert!(matches!(header(m, "x-delivery-count"), Some(FieldValue::I64(n)) if *n >= 1));
+    assert!(matches!(header(m, "x-delivery-count"), Some(FieldValue::I64(n)) if n >= 1));
     // Whatever a publisher put in the header, get shows the broker's count.
     let mut w = World::new();
     let c = w.client(1);
@@ -317,7 +317,7 @@ fn quorum_basic_get_always_sets_the_delivery_count() {
     let g = w.get_msg(c, "qq");
     assert_eq!(
         header(&g.message, "x-delivery-count"),
-        Some(&FieldValue::I64(0))
+        Some(FieldValue::I64(0))
     );
 }
 

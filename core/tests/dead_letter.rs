@@ -3,7 +3,6 @@
 
 mod common;
 use common::*;
-use std::sync::Arc;
 use warren_core::{FieldTable, FieldValue, Message};
 
 fn deaths(m: &Message) -> Vec<FieldTable> {
@@ -23,7 +22,7 @@ fn keys(t: &FieldTable) -> Vec<&str> {
     t.iter().map(|(k, _)| k).collect()
 }
 
-fn take(w: &mut World, c: Ch, q: &str) -> Option<Arc<Message>> {
+fn take(w: &mut World, c: Ch, q: &str) -> Option<Message> {
     delivered_messages(&w.send(c, get(q).no_ack()))
         .into_iter()
         .next()
@@ -58,8 +57,12 @@ fn rejected_message_gets_x_death_and_sorted_headers() {
     let now_s = w.now / 1000;
     for q in ["sink_rk", "sink_cc"] {
         let m = take(&mut w, c, q).unwrap_or_else(|| panic!("{q} got nothing"));
-        assert_eq!((&*m.exchange, &*m.routing_key), ("dlx", "rk"));
-        assert_eq!(m.properties.expiration, None, "per-message TTL is removed");
+        assert_eq!((m.exchange(), m.routing_key()), ("dlx", "rk"));
+        assert_eq!(
+            m.properties().expiration,
+            None,
+            "per-message TTL is removed"
+        );
         // Top-level headers come back sorted by key.
         assert_eq!(
             header_keys(&m),
@@ -73,9 +76,9 @@ fn rejected_message_gets_x_death_and_sorted_headers() {
                 "zeta"
             ]
         );
-        assert_eq!(header(&m, "x-first-death-exchange"), Some(&s("amq.direct")));
-        assert_eq!(header(&m, "x-first-death-queue"), Some(&s("src")));
-        assert_eq!(header(&m, "x-first-death-reason"), Some(&s("rejected")));
+        assert_eq!(header(&m, "x-first-death-exchange"), Some(s("amq.direct")));
+        assert_eq!(header(&m, "x-first-death-queue"), Some(s("src")));
+        assert_eq!(header(&m, "x-first-death-reason"), Some(s("rejected")));
         let d = deaths(&m);
         assert_eq!(d.len(), 1);
         // A first entry keeps RabbitMQ's insertion order.
@@ -121,7 +124,7 @@ fn dead_letter_routing_key_replaces_keys_and_drops_cc() {
     let g = w.get_msg(c, "src2");
     w.send(c, reject(g.tag, false));
     let m = take(&mut w, c, "sink_rk").unwrap();
-    assert_eq!(&*m.routing_key, "rk");
+    assert_eq!(m.routing_key(), "rk");
     assert_eq!(
         header_keys(&m),
         [
@@ -164,7 +167,7 @@ fn ttl_expiry_dead_letters_with_reason_expired() {
     let d = deaths(&m);
     assert_eq!(d[0].get("reason"), Some(&s("expired")));
     assert_eq!(d[0].get("original-expiration"), Some(&s("100000")));
-    assert_eq!(header(&m, "x-first-death-reason"), Some(&s("expired")));
+    assert_eq!(header(&m, "x-first-death-reason"), Some(s("expired")));
 }
 
 #[test]
@@ -227,7 +230,7 @@ fn max_length_drop_head_dead_letters_the_oldest() {
     w.publish(c, "", "src", "a2");
     assert_eq!(w.get_all(c, "src"), ["a2"]);
     let m = take(&mut w, c, "sink").unwrap();
-    assert_eq!(text(&m.body), "a1");
+    assert_eq!(text(m.body()), "a1");
     assert_eq!(deaths(&m)[0].get("reason"), Some(&s("maxlen")));
 }
 
@@ -276,7 +279,7 @@ fn reject_publish_and_reject_publish_dlx() {
     assert_eq!(w.get_all(c, "rp"), ["1"]);
     assert_eq!(w.get_all(c, "rpd"), ["3"]);
     let m = take(&mut w, c, "sink").unwrap();
-    assert_eq!(text(&m.body), "4");
+    assert_eq!(text(m.body()), "4");
     let d = deaths(&m);
     assert_eq!(
         (d[0].get("reason"), d[0].get("queue")),
@@ -325,7 +328,7 @@ fn repeated_deaths_in_one_queue_count_up() {
         w.send(c, reject(g.tag, false));
     }
     let m = take(&mut w, c, "q1").unwrap();
-    assert_eq!((&*m.exchange, &*m.routing_key), ("dlx2", "q1"));
+    assert_eq!((m.exchange(), m.routing_key()), ("dlx2", "q1"));
     let d = deaths(&m);
     assert_eq!(
         d.len(),
@@ -346,7 +349,7 @@ fn repeated_deaths_in_one_queue_count_up() {
     );
     assert_eq!(d[0].get("count"), Some(&FieldValue::I64(3)));
     assert_eq!(d[0].get("exchange"), Some(&s("")));
-    assert_eq!(header(&m, "x-first-death-exchange"), Some(&s("")));
+    assert_eq!(header(&m, "x-first-death-exchange"), Some(s("")));
 }
 
 #[test]

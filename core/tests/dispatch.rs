@@ -416,7 +416,7 @@ fn basic_get_reports_the_remaining_count() {
             g.tag,
             g.message_count,
             g.redelivered,
-            text(&g.message.body).as_str()
+            text(g.message.body()).as_str()
         ),
         (1, 2, false, "m0")
     );

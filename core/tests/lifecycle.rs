@@ -31,7 +31,7 @@ fn channel_close_requeues_unacked_in_place() {
     );
     let out = w.send_visible(c, get("q").no_ack());
     assert!(
-        matches!(&out[..], [Output::GetOk { redelivered: true, message, .. }] if text(&message.body) == "m1")
+        matches!(&out[..], [Output::GetOk { redelivered: true, message, .. }] if text(message.body()) == "m1")
     );
     assert_eq!(w.get_all(c, "q"), ["m2", "m3", "m4"]);
 }
@@ -210,7 +210,7 @@ fn restart_keeps_durable_things_only() {
     w.get_body(c, "dq");
     w.get_body(c, "dq");
     let g = w.get_msg(c, "dq");
-    assert_eq!(text(&g.message.body), "held");
+    assert_eq!(text(g.message.body()), "held");
     w.send(c, publish("", "dq", "persistent 2").persistent());
     w.b.restart(w.now);
     let out = w.drain();
@@ -241,7 +241,7 @@ fn restart_keeps_durable_things_only() {
     assert_eq!(w.get_all(c, "qq"), ["quorum transient"]);
     let out = w.send_visible(c, get("dq").no_ack());
     assert!(
-        matches!(&out[..], [Output::GetOk { redelivered: true, message, .. }] if text(&message.body) == "held")
+        matches!(&out[..], [Output::GetOk { redelivered: true, message, .. }] if text(message.body()) == "held")
     );
     assert_eq!(w.get_all(c, "dq"), ["persistent 2"]);
     // Routing through the surviving bindings works.

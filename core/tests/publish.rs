@@ -51,13 +51,13 @@ fn all_fourteen_properties_are_carried_intact() {
     w.send(c, publish("", "q", "body").props(props.clone()));
     let out = w.consume(c, "q", "ct");
     let m = &delivered_messages(&out)[0];
-    assert_eq!(*m.properties, props);
-    assert_eq!(text(&m.body), "body");
-    assert_eq!((&*m.exchange, &*m.routing_key), ("", "q"));
+    assert_eq!(m.properties(), props);
+    assert_eq!(text(m.body()), "body");
+    assert_eq!((m.exchange(), m.routing_key()), ("", "q"));
     // Through basic.get and a mandatory return too.
     w.send(c, publish("", "r", "b2").props(props.clone()));
     let g = w.get_msg(c, "r");
-    assert_eq!(*g.message.properties, props);
+    assert_eq!(g.message.properties(), props);
     let out = w.send(
         c,
         publish("amq.direct", "none", "b3")
@@ -65,14 +65,14 @@ fn all_fourteen_properties_are_carried_intact() {
             .mandatory(),
     );
     match &out[..] {
-        [Output::Return { message, .. }] => assert_eq!(*message.properties, props),
+        [Output::Return { message, .. }] => assert_eq!(message.properties(), props),
         other => panic!("{other:?}"),
     }
     // An empty body and no properties at all.
     w.publish(c, "", "r", "");
     let g = w.get_msg(c, "r");
-    assert!(g.message.body.is_empty());
-    assert_eq!(*g.message.properties, BasicProperties::default());
+    assert!(g.message.body().is_empty());
+    assert_eq!(g.message.properties(), BasicProperties::default());
 }
 
 #[test]

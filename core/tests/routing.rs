@@ -339,7 +339,7 @@ fn cc_and_bcc_headers_add_routing_keys() {
     for q in ["q1", "q2", "q3"] {
         let out = w.send(c, get(q).no_ack());
         let m = &delivered_messages(&out)[0];
-        assert_eq!(&*m.routing_key, "rk", "the routing key is unchanged");
+        assert_eq!(m.routing_key(), "rk", "the routing key is unchanged");
         // BCC is stripped, CC kept, order otherwise as published.
         assert_eq!(header_keys(m), ["zeta", "CC", "alpha"], "{q}");
     }
@@ -388,9 +388,9 @@ fn unroutable_messages_are_dropped_or_returned() {
             assert_eq!((*reply_code, reply_text.as_str()), (312, "NO_ROUTE"));
             assert_eq!(
                 (
-                    &*message.exchange,
-                    &*message.routing_key,
-                    text(&message.body).as_str()
+                    message.exchange(),
+                    message.routing_key(),
+                    text(message.body()).as_str()
                 ),
                 ("x", "nobody", "back")
             );

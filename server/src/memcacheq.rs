@@ -250,14 +250,14 @@ fn get(a: &mut Admin<'_>, user: &str, queues: &[String]) -> Vec<u8> {
             };
             for o in outs {
                 if let Output::GetOk { message, .. } = o {
-                    let flags = match message.properties.header(FLAGS_HEADER) {
+                    let flags = match message.properties().header(FLAGS_HEADER) {
                         Some(v) => v.as_i64().unwrap_or(0),
                         None => 0,
                     };
                     out.extend_from_slice(
-                        format!("VALUE {q} {flags} {}\r\n", message.body.len()).as_bytes(),
+                        format!("VALUE {q} {flags} {}\r\n", message.body_size()).as_bytes(),
                     );
-                    out.extend_from_slice(&message.body);
+                    out.extend_from_slice(message.body());
                     out.extend_from_slice(b"\r\n");
                 }
             }

@@ -8,7 +8,7 @@ use crate::auth::Access;
 use crate::error::{AmqpError, ReplyCode};
 use crate::events::EventKind;
 use crate::protocol::{ChannelId, ConnId, Millis, Output, Reply};
-use crate::queue::{ConsumerRef, Entry, QueueType};
+use crate::queue::{ConsumerRef, Entry, Queue, QueueType};
 use crate::types::{FieldValue, Message};
 use std::sync::Arc;
 
@@ -21,22 +21,30 @@ pub(crate) enum Outcome {
 
 /// Whether a ready message has expired. A message whose TTL ends at the very
 /// moment it was enqueued (TTL 0) may still go to a consumer ready at that moment.
-fn is_expired(e: &Entry, now: Millis) -> bool {
-    e.expires_at
-        .is_some_and(|x| x < now || (x == now && e.enqueued_at < now))
+fn is_expired(q: &Queue, m: &Message, now: Millis) -> bool {
+    q.expiry_of(m)
+        .is_some_and(|x| x < now || (x == now && m.published_at() < now))
 }
 
 /// The message a client sees. Quorum queues add `x-delivery-count`: to a
 /// consumer once the message was returned, to basic.get always (0 at first),
 /// replacing whatever the publisher put there.
-fn as_delivered(kind: QueueType, e: &Entry, get: bool) -> Arc<Message> {
+fn as_delivered(kind: QueueType, e: &Entry, get: bool) -> Message {
     if kind == QueueType::Quorum && (get || e.delivery_count > 0) {
-        let mut m = (*e.message).clone();
-        Arc::make_mut(&mut m.properties)
+        let m = &e.message;
+        let mut props = m.properties();
+        props
             .headers
             .get_or_insert_with(Default::default)
             .insert("x-delivery-count", FieldValue::I64(e.delivery_count as i64));
-        Arc::new(m)
+        Message::new(
+            m.id(),
+            m.published_at(),
+            m.exchange(),
+            m.routing_key(),
+            &props,
+            m.body(),
+        )
     } else {
         e.message.clone()
     }
@@ -250,7 +258,7 @@ impl Broker {
         };
         let mut expired = Vec::new();
         loop {
-            while q.ready.front().is_some_and(|e| is_expired(e, now)) {
+            while q.ready.front().is_some_and(|m| is_expired(q, m, now)) {
                 expired.extend(q.pop());
             }
             if q.ready.is_empty() || q.active.is_empty() {
@@ -299,7 +307,7 @@ impl Broker {
                     message: as_delivered(q.args.kind, &entry, false),
                 });
                 self.journal.event(|| EventKind::Delivered {
-                    msg_id: entry.msg_id,
+                    msg_id: entry.msg_id(),
                     queue: queue.to_string(),
                     conn: c.conn,
                     channel: c.channel,
@@ -313,7 +321,7 @@ impl Broker {
                             .out(Output::Store(crate::protocol::StoreOp::MessageRemoved {
                                 vhost: vhost.to_string(),
                                 queue: queue.to_string(),
-                                msg_id: entry.msg_id,
+                                msg_id: entry.msg_id(),
                             }));
                     }
                 } else {
@@ -339,11 +347,7 @@ impl Broker {
                 break;
             }
         }
-        while q
-            .ready
-            .front()
-            .is_some_and(|e| e.expires_at.is_some_and(|x| x <= now))
-        {
+        while q.head_expiry().is_some_and(|x| x <= now) {
             expired.extend(q.pop());
         }
         let name = q.name.clone();
@@ -388,7 +392,7 @@ impl Broker {
         let chan = self.channel_mut(conn, ch)?;
         let tag = chan.next_delivery_tag;
         chan.next_delivery_tag += 1;
-        let (msg_id, redelivered) = (entry.msg_id, entry.redelivered);
+        let (msg_id, redelivered) = (entry.msg_id(), entry.redelivered);
         if no_ack {
             self.forget_stored(&vhost, &qname, kept, &entry);
         } else {
@@ -469,7 +473,7 @@ impl Broker {
         };
         q.unacked = q.unacked.saturating_sub(1);
         let kept = super::stored(q, &u.entry.message);
-        let msg_id = u.entry.msg_id;
+        let msg_id = u.entry.msg_id();
         match outcome {
             Outcome::Ack => {
                 self.journal.event(|| EventKind::Acked {
@@ -534,7 +538,7 @@ impl Broker {
                 return;
             }
         }
-        let msg_id = entry.msg_id;
+        let msg_id = entry.msg_id();
         match q.args.kind {
             QueueType::Classic => q.requeue(entry),
             QueueType::Quorum if explicit && q.args.delivery_limit.is_none() => {

@@ -94,7 +94,7 @@ impl Broker {
             messages: q.ready.len() as u64 + q.unacked as u64,
             messages_ready: q.ready.len() as u64,
             messages_unacknowledged: q.unacked as u64,
-            message_bytes_ready: q.ready_bytes as u64,
+            message_bytes_ready: q.ready.bytes() as u64,
             consumers: q.consumer_count() as u64,
             state: "running".to_string(),
         })
@@ -222,12 +222,21 @@ impl Broker {
             .collect()
     }
 
+    /// When `message` expires in `queue` (its TTL or the queue's, counted
+    /// from its publish), for inspectors; None without a TTL.
+    pub fn expiry_in(&self, vhost: &str, queue: &str, message: &crate::Message) -> Option<u64> {
+        self.vhosts
+            .get(vhost)
+            .and_then(|v| v.queues.get(queue))
+            .and_then(|q| q.expiry_of(message))
+    }
+
     /// The ready messages of a queue, head first (for inspectors).
     pub fn peek_messages(&self, vhost: &str, queue: &str) -> Vec<crate::queue::Entry> {
         self.vhosts
             .get(vhost)
             .and_then(|v| v.queues.get(queue))
-            .map(|q| q.ready.iter().cloned().collect())
+            .map(|q| q.ready.iter().collect())
             .unwrap_or_default()
     }
 }

@@ -213,7 +213,7 @@ impl Broker {
         let mut next: Option<Millis> = None;
         for v in self.vhosts.values() {
             for q in v.queues.values() {
-                let head = q.ready.front().and_then(|e| e.expires_at);
+                let head = q.head_expiry();
                 let unused = match (q.args.expires, q.consumer_count()) {
                     (Some(x), 0) => Some(q.last_used.saturating_add(x)),
                     _ => None,
@@ -233,11 +233,7 @@ impl Broker {
         let mut unused = Vec::new();
         for (vn, v) in &self.vhosts {
             for q in v.queues.values() {
-                if q.ready
-                    .front()
-                    .and_then(|e| e.expires_at)
-                    .is_some_and(|t| t <= now)
-                {
+                if q.head_expiry().is_some_and(|t| t <= now) {
                     heads.push((vn.clone(), q.name.clone()));
                 }
                 if q.consumer_count() == 0
@@ -282,11 +278,9 @@ impl Broker {
             for q in v.queues.values_mut() {
                 // What the store held: see `stored`.
                 let quorum = q.args.kind == crate::queue::QueueType::Quorum;
-                q.ready
-                    .retain(|e| quorum || e.message.properties.is_persistent());
+                q.ready.retain(|m| quorum || m.persistent());
                 q.returned = q.returned.min(q.ready.len());
                 q.rejecting = false;
-                q.ready_bytes = q.ready.iter().map(|e| e.message.body_size()).sum();
                 q.active.clear();
                 q.blocked.clear();
                 q.unacked = 0;
@@ -540,18 +534,18 @@ impl Broker {
         d
     }
 
-    /// Puts a stored persistent message back in its queue at start-up.
-    /// `msg_id`s above every recovered one are used for new messages.
+    /// Puts a stored persistent message back in its queue at start-up. The
+    /// message's id comes from the store (ids above every recovered one are
+    /// used for new messages); its publish time should be the broker's time
+    /// now, as TTLs count again from a restart.
     pub fn recover_message(
         &mut self,
         vhost: &str,
         queue: &str,
-        msg_id: u64,
-        message: Arc<Message>,
+        message: Message,
         redelivered: bool,
     ) {
-        self.next_msg_id = self.next_msg_id.max(msg_id + 1);
-        let now = self.journal.now;
+        self.next_msg_id = self.next_msg_id.max(message.id() + 1);
         let Some(q) = self
             .vhosts
             .get_mut(vhost)
@@ -559,15 +553,8 @@ impl Broker {
         else {
             return;
         };
-        let entry = Entry {
-            seq: q.next_seq,
-            msg_id,
-            expires_at: q.expiry_for(&message, now),
-            message,
-            redelivered,
-            delivery_count: 0,
-            enqueued_at: now,
-        };
+        let mut entry = Entry::new(message, q.next_seq);
+        entry.redelivered = redelivered;
         q.next_seq += 1;
         q.push(entry);
     }

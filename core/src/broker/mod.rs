@@ -10,7 +10,6 @@ mod declare;
 mod deliver;
 mod inspect;
 mod lifecycle;
-mod names;
 mod publish;
 mod reply_to;
 mod state;
@@ -167,7 +166,6 @@ pub struct Broker {
     pub(crate) next_msg_id: u64,
     pub(crate) journal: Journal,
     pub(crate) pending: VecDeque<Pending>,
-    pub(crate) names: names::Names,
 }
 
 impl Broker {
@@ -184,7 +182,6 @@ impl Broker {
                 ..Journal::default()
             },
             pending: VecDeque::new(),
-            names: names::Names::default(),
         };
         if config.default_user {
             b.add_vhost("/");
@@ -588,5 +585,5 @@ fn summarize(cmd: &Command) -> String {
 /// messages in durable queues, and every message of a quorum queue (they are
 /// all written to its log, and all survive a restart).
 pub(crate) fn stored(q: &Queue, m: &Message) -> bool {
-    q.durable && (m.properties.is_persistent() || q.args.kind == crate::queue::QueueType::Quorum)
+    q.durable && (m.persistent() || q.args.kind == crate::queue::QueueType::Quorum)
 }

@@ -100,15 +100,14 @@ impl Broker {
         let msg_id = self.next_msg_id();
         // BCC routes like CC but consumers never see it: take it out first.
         let bcc = properties.headers.as_mut().and_then(|h| h.remove("BCC"));
-        let message = Arc::new(Message {
-            exchange: match self.vhosts[&vhost].exchanges.get_key_value(exchange) {
-                Some((name, _)) => name.clone(),
-                None => self.names.default_exchange(),
-            },
-            routing_key: self.names.routing_key(routing_key),
-            properties: self.names.properties(properties),
-            body,
-        });
+        let message = Message::new(
+            msg_id,
+            self.journal.now,
+            exchange,
+            routing_key,
+            &properties,
+            &body,
+        );
         self.journal.event(|| EventKind::Published {
             msg_id,
             conn,
@@ -124,11 +123,11 @@ impl Broker {
         }
         // Routing keys: the key itself, then CC, then BCC.
         let mut keys: Vec<&str> = vec![routing_key];
-        header_keys(&message.properties, "CC", &mut keys);
+        header_keys(&properties, "CC", &mut keys);
         if let Some(FieldValue::Array(items)) = &bcc {
             keys.extend(items.iter().filter_map(|v| v.as_str()));
         }
-        let routing = self.route(&vhost, exchange, &keys, &message);
+        let routing = self.route(&vhost, exchange, &keys, properties.headers.as_ref());
         if routing.queues.is_empty() {
             self.journal.event(|| EventKind::Unroutable {
                 msg_id,
@@ -163,7 +162,7 @@ impl Broker {
         });
         let mut refused = false;
         for q in &routing.queues {
-            refused |= self.enqueue(&vhost, q, msg_id, message.clone()) == Enqueued::Refused;
+            refused |= self.enqueue(&vhost, q, message.clone()) == Enqueued::Refused;
         }
         if let Some(seq) = seq {
             self.confirm(conn, ch, seq, !refused);
@@ -198,7 +197,7 @@ impl Broker {
         vhost: &str,
         exchange: &str,
         keys: &[&str],
-        msg: &Message,
+        headers: Option<&FieldTable>,
     ) -> Routing {
         let mut routing = Routing {
             queues: Vec::new(),
@@ -231,7 +230,7 @@ impl Broker {
                 continue;
             };
             hits.clear();
-            x.route(keys, msg, &mut hits);
+            x.route(keys, headers, &mut hits);
             if hits.is_empty() {
                 if let Some(ae) = x.alternate() {
                     if !seen.contains(&ae) {
@@ -274,14 +273,8 @@ impl Broker {
 
     /// Puts a routed message on a queue, applying max-length rules, and
     /// dispatches it at once.
-    pub(crate) fn enqueue(
-        &mut self,
-        vhost: &str,
-        queue: &Arc<str>,
-        msg_id: u64,
-        message: Arc<Message>,
-    ) -> Enqueued {
-        let now = self.journal.now;
+    pub(crate) fn enqueue(&mut self, vhost: &str, queue: &Arc<str>, message: Message) -> Enqueued {
+        let msg_id = message.id();
         let Some(q) = self
             .vhosts
             .get_mut(vhost)
@@ -289,15 +282,7 @@ impl Broker {
         else {
             return Enqueued::Refused;
         };
-        let entry = Entry {
-            seq: q.next_seq,
-            msg_id,
-            expires_at: q.expiry_for(&message, now),
-            message,
-            redelivered: false,
-            delivery_count: 0,
-            enqueued_at: now,
-        };
+        let entry = Entry::new(message, q.next_seq);
         // Quorum queues apply reject-publish after the fact: the publish that
         // takes them over the limit is accepted, later ones are refused until
         // the queue drains to its soft limit. Classic queues check up front.
@@ -399,7 +384,7 @@ impl Broker {
             self.journal.out(Output::Store(StoreOp::MessageRemoved {
                 vhost: vhost.to_string(),
                 queue: queue.to_string(),
-                msg_id: entry.msg_id,
+                msg_id: entry.msg_id(),
             }));
         }
     }
@@ -425,7 +410,7 @@ impl Broker {
         if was_stored {
             self.forget_stored(vhost, queue, kept, &entry);
         }
-        let msg_id = entry.msg_id;
+        let msg_id = entry.msg_id();
         if reason == "expired" {
             self.journal.event(|| EventKind::Expired {
                 msg_id,
@@ -439,7 +424,7 @@ impl Broker {
             exchange: dlx.clone(),
         });
         let Some(dlx) = dlx else { return };
-        let message = dead_lettered_message(
+        let (message, props) = dead_lettered_message(
             &entry.message,
             queue,
             reason,
@@ -447,15 +432,15 @@ impl Broker {
             dlrk.as_deref(),
             self.journal.now,
         );
-        let mut keys: Vec<&str> = vec![&message.routing_key];
+        let mut keys: Vec<&str> = vec![message.routing_key()];
         if dlrk.is_none() {
-            header_keys(&message.properties, "CC", &mut keys);
+            header_keys(&props, "CC", &mut keys);
         }
-        let routing = self.route(vhost, &dlx, &keys, &message);
+        let routing = self.route(vhost, &dlx, &keys, props.headers.as_ref());
         // RabbitMQ drops a dead letter that would go round a cycle of queues
         // back to one it died in, unless a client rejected it on the way (or
         // just now).
-        let deaths = match message.properties.header("x-death") {
+        let deaths = match props.header("x-death") {
             Some(FieldValue::Array(d)) if reason != "rejected" => d.as_slice(),
             _ => &[],
         };
@@ -473,7 +458,7 @@ impl Broker {
             });
         }
         for t in targets {
-            self.enqueue(vhost, &t, msg_id, message.clone());
+            self.enqueue(vhost, &t, message.clone());
         }
     }
 }
@@ -546,11 +531,11 @@ fn dead_lettered_message(
     dlx: &str,
     dlrk: Option<&str>,
     now: u64,
-) -> Arc<Message> {
-    let mut props = (*m.properties).clone();
+) -> (Message, BasicProperties) {
+    let mut props = m.properties();
     let mut headers = props.headers.take().unwrap_or_default();
     // The routing key, then the CC and BCC keys still in the headers.
-    let mut routing_keys = vec![FieldValue::str(&m.routing_key)];
+    let mut routing_keys = vec![FieldValue::str(m.routing_key())];
     for name in ["CC", "BCC"] {
         if let Some(FieldValue::Array(keys)) = headers.get(name) {
             routing_keys.extend(
@@ -564,9 +549,9 @@ fn dead_lettered_message(
     info.insert("reason", FieldValue::str(reason));
     info.insert("queue", FieldValue::str(queue));
     info.insert("time", FieldValue::Timestamp(now / 1000));
-    info.insert("exchange", FieldValue::str(&m.exchange));
+    info.insert("exchange", FieldValue::str(m.exchange()));
     info.insert("routing-keys", FieldValue::Array(routing_keys));
-    if let Some(exp) = &m.properties.expiration {
+    if let Some(exp) = &props.expiration {
         info.insert("original-expiration", FieldValue::str(exp));
     }
     let first = |info: FieldTable| {
@@ -586,7 +571,7 @@ fn dead_lettered_message(
             set_sorted(
                 &mut headers,
                 "x-first-death-exchange",
-                FieldValue::str(&m.exchange),
+                FieldValue::str(m.exchange()),
             );
             set_sorted(
                 &mut headers,
@@ -630,12 +615,15 @@ fn dead_lettered_message(
     }
     props.headers = Some(headers);
     props.expiration = None;
-    Arc::new(Message {
-        exchange: dlx.into(),
-        routing_key: dlrk.map(Arc::from).unwrap_or_else(|| m.routing_key.clone()),
-        properties: Arc::new(props),
-        body: m.body.clone(),
-    })
+    let message = Message::new(
+        m.id(),
+        now,
+        dlx,
+        dlrk.unwrap_or(m.routing_key()),
+        &props,
+        m.body(),
+    );
+    (message, props)
 }
 
 /// Words for why a binding matched, e.g. "binding 'kern.*' matched: '*' took 'critical'".

@@ -112,7 +112,7 @@ impl Broker {
     /// Delivers a reply published to the default exchange with a reply-to
     /// routing key. False when the key is not one, or its requester is gone
     /// (the publish then routes as usual, to no queue).
-    pub(crate) fn reply_to_deliver(&mut self, routing_key: &str, message: &Arc<Message>) -> bool {
+    pub(crate) fn reply_to_deliver(&mut self, routing_key: &str, message: &Message) -> bool {
         let Some((conn, ch, tag)) = routing_key.strip_prefix(PREFIX).and_then(parse_token) else {
             return false;
         };
@@ -227,7 +227,7 @@ mod tests {
         let reply_to = outputs(&mut b)
             .into_iter()
             .find_map(|o| match o {
-                Output::GetOk { message, .. } => message.properties.reply_to.clone(),
+                Output::GetOk { message, .. } => message.properties().reply_to.clone(),
                 _ => None,
             })
             .expect("the request");

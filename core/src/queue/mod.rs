@@ -2,9 +2,13 @@
 //! ring of consumers. Unacked messages live on the channel that holds them;
 //! the queue only counts them.
 
+mod ready;
+
 use crate::error::AmqpError;
+use crate::message::Message;
 use crate::protocol::{ChannelId, ConnId, Millis};
-use crate::types::{FieldTable, FieldValue, Message};
+use crate::types::{FieldTable, FieldValue};
+pub use ready::ReadyList;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -305,19 +309,34 @@ pub fn inequivalent_arg(
     ))
 }
 
-/// A message waiting in a queue (ready) or held by a consumer (unacked).
+/// A message in a queue, ready or held by a consumer (unacked). In the ready
+/// list it is stored more compactly (see [`ReadyList`]); this is the whole of
+/// it, as the broker works with it.
 #[derive(Clone, Debug)]
 pub struct Entry {
+    pub message: Message,
     /// Position in the queue; requeued messages go back to their place by it.
     pub seq: u64,
-    /// Broker-wide id of the publish, for traces and the store.
-    pub msg_id: u64,
-    pub message: Arc<Message>,
     pub redelivered: bool,
     /// Times this message was returned to a quorum queue (`x-delivery-count`).
     pub delivery_count: u32,
-    pub enqueued_at: Millis,
-    pub expires_at: Option<Millis>,
+}
+
+impl Entry {
+    /// A message just routed to a queue, at position `seq`.
+    pub fn new(message: Message, seq: u64) -> Entry {
+        Entry {
+            message,
+            seq,
+            redelivered: false,
+            delivery_count: 0,
+        }
+    }
+
+    /// Broker-wide id of the publish (events, the store).
+    pub fn msg_id(&self) -> u64 {
+        self.message.id()
+    }
 }
 
 /// A consumer as the queue's ring knows it; its limits live on its channel.
@@ -336,8 +355,7 @@ pub struct Queue {
     pub auto_delete: bool,
     pub arguments: FieldTable,
     pub args: QueueArgs,
-    pub ready: VecDeque<Entry>,
-    pub ready_bytes: usize,
+    pub ready: ReadyList,
     pub unacked: u32,
     /// Consumers in turn order: the head gets the next message.
     pub active: VecDeque<ConsumerRef>,
@@ -375,8 +393,7 @@ impl Queue {
             auto_delete,
             arguments,
             args,
-            ready: VecDeque::new(),
-            ready_bytes: 0,
+            ready: ReadyList::default(),
             unacked: 0,
             active: VecDeque::new(),
             blocked: Vec::new(),
@@ -394,13 +411,11 @@ impl Queue {
     }
 
     pub fn push(&mut self, e: Entry) {
-        self.ready_bytes += e.message.body_size();
         self.ready.push_back(e);
     }
 
     pub fn pop(&mut self) -> Option<Entry> {
         let e = self.ready.pop_front()?;
-        self.ready_bytes -= e.message.body_size();
         self.returned = self.returned.saturating_sub(1);
         if self.rejecting && self.below_soft_limit() {
             self.rejecting = false;
@@ -411,23 +426,19 @@ impl Queue {
     /// Drops every ready message (purge).
     pub fn clear_ready(&mut self) {
         self.ready.clear();
-        self.ready_bytes = 0;
         self.returned = 0;
         self.rejecting = false;
     }
 
     /// Puts a returned message back at its original position (classic queues).
     pub fn requeue(&mut self, e: Entry) {
-        self.ready_bytes += e.message.body_size();
-        let at = self.ready.partition_point(|x| x.seq < e.seq);
-        self.ready.insert(at, e);
+        self.ready.insert_in_order(e);
     }
 
     /// Puts a message a quorum queue got back after those already returned,
     /// ahead of everything else.
     pub fn return_to_front(&mut self, e: Entry) {
-        self.ready_bytes += e.message.body_size();
-        self.ready.insert(self.returned.min(self.ready.len()), e);
+        self.ready.insert(self.returned, e);
         self.returned += 1;
     }
 
@@ -443,7 +454,7 @@ impl Queue {
     fn below_soft_limit(&self) -> bool {
         let below = |limit: Option<u64>, n: u64| limit.is_none_or(|m| n <= m * 8 / 10);
         below(self.args.max_length, self.ready.len() as u64)
-            && below(self.args.max_length_bytes, self.ready_bytes as u64)
+            && below(self.args.max_length_bytes, self.ready.bytes() as u64)
     }
 
     /// Whether the queue is over `x-max-length` / `x-max-length-bytes`.
@@ -454,7 +465,7 @@ impl Queue {
             || self
                 .args
                 .max_length_bytes
-                .is_some_and(|m| self.ready_bytes as u64 > m)
+                .is_some_and(|m| self.ready.bytes() as u64 > m)
     }
 
     /// Whether one more message of `size` bytes would go over a limit.
@@ -465,21 +476,24 @@ impl Queue {
             || self
                 .args
                 .max_length_bytes
-                .is_some_and(|m| (self.ready_bytes + size) as u64 > m)
+                .is_some_and(|m| (self.ready.bytes() + size) as u64 > m)
     }
 
     /// Per-message expiry: the lower of the queue's TTL and the message's own.
-    pub fn expiry_for(&self, msg: &Message, now: Millis) -> Option<Millis> {
-        let own = msg
-            .properties
-            .expiration
-            .as_deref()
-            .and_then(|s| parse_expiration(s).ok());
+    /// Computed rather than stored: the message's publish time plus the
+    /// lower TTL. A message's own `expiration` is parsed only when it has one.
+    pub fn expiry_of(&self, msg: &Message) -> Option<Millis> {
+        let own = msg.own_ttl();
         let ttl = match (self.args.message_ttl, own) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        ttl.map(|t| now.saturating_add(t))
+        ttl.map(|t| msg.published_at().saturating_add(t))
+    }
+
+    /// When the message at the head expires, if it does.
+    pub fn head_expiry(&self) -> Option<Millis> {
+        self.ready.front().and_then(|m| self.expiry_of(m))
     }
 
     pub fn remove_consumer(&mut self, c: &ConsumerRef) -> bool {
@@ -553,15 +567,8 @@ mod tests {
     }
 
     fn entry(seq: u64) -> Entry {
-        Entry {
-            seq,
-            msg_id: seq,
-            message: Message::new("", "q", BasicProperties::default(), vec![1, 2, 3]),
-            redelivered: false,
-            delivery_count: 0,
-            enqueued_at: 0,
-            expires_at: None,
-        }
+        let m = Message::new(seq, 0, "", "q", &BasicProperties::default(), &[1, 2, 3]);
+        Entry::new(m, seq)
     }
 
     #[test]
@@ -577,7 +584,7 @@ mod tests {
         q.requeue(e0);
         let order: Vec<u64> = q.ready.iter().map(|e| e.seq).collect();
         assert_eq!(order, vec![0, 1, 2, 3]);
-        assert_eq!(q.ready_bytes, 12);
+        assert_eq!(q.ready.bytes(), 12);
     }
 
     #[test]

@@ -33,7 +33,7 @@ enum Task {
         generation: u64,
         consumer_tag: Arc<str>,
         delivery_tag: u64,
-        message: Arc<Message>,
+        message: Message,
     },
 }
 
@@ -763,8 +763,8 @@ impl Simulation {
             }
             return;
         };
-        if let (Some(how), Some(reply_to)) = (plan.reply, message.properties.reply_to.clone()) {
-            let request = String::from_utf8_lossy(&message.body).to_string();
+        if let (Some(how), Some(reply_to)) = (plan.reply, message.properties().reply_to.clone()) {
+            let request = String::from_utf8_lossy(message.body()).to_string();
             let answer = client::compute_reply(how, &request);
             self.send(
                 ci,
@@ -774,7 +774,7 @@ impl Simulation {
                     mandatory: false,
                     immediate: false,
                     properties: BasicProperties {
-                        correlation_id: message.properties.correlation_id.clone(),
+                        correlation_id: message.properties().correlation_id.clone(),
                         ..BasicProperties::default()
                     },
                     body: answer.into_bytes().into(),
@@ -888,12 +888,8 @@ impl Simulation {
                     self.observe(Observation::RpcReply {
                         at: now,
                         client: name,
-                        correlation_id: message
-                            .properties
-                            .correlation_id
-                            .clone()
-                            .unwrap_or_default(),
-                        body: String::from_utf8_lossy(&message.body).to_string(),
+                        correlation_id: message.properties().correlation_id.unwrap_or_default(),
+                        body: String::from_utf8_lossy(message.body()).to_string(),
                     });
                     return;
                 }
@@ -951,9 +947,9 @@ impl Simulation {
                 client: name,
                 reply_code,
                 reply_text,
-                exchange: message.exchange.to_string(),
-                routing_key: message.routing_key.to_string(),
-                body: String::from_utf8_lossy(&message.body).to_string(),
+                exchange: message.exchange().to_string(),
+                routing_key: message.routing_key().to_string(),
+                body: String::from_utf8_lossy(message.body()).to_string(),
             }),
             Output::Confirm {
                 delivery_tag,

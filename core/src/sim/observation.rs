@@ -98,10 +98,10 @@ impl Observation {
             queue: queue.to_string(),
             delivery_tag,
             redelivered,
-            exchange: m.exchange.to_string(),
-            routing_key: m.routing_key.to_string(),
-            body: String::from_utf8_lossy(&m.body).to_string(),
-            properties: m.properties.clone(),
+            exchange: m.exchange().to_string(),
+            routing_key: m.routing_key().to_string(),
+            body: String::from_utf8_lossy(m.body()).to_string(),
+            properties: m.properties().into(),
         }
     }
 
@@ -121,10 +121,10 @@ impl Observation {
             delivery_tag,
             redelivered,
             message_count,
-            exchange: m.exchange.to_string(),
-            routing_key: m.routing_key.to_string(),
-            body: String::from_utf8_lossy(&m.body).to_string(),
-            properties: m.properties.clone(),
+            exchange: m.exchange().to_string(),
+            routing_key: m.routing_key().to_string(),
+            body: String::from_utf8_lossy(m.body()).to_string(),
+            properties: m.properties().into(),
         }
     }
 

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 /// Why some bytes could not be parsed. Callers map this to an `AmqpError`,
 /// because the right reply code depends on where the bytes were.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum ParseError {
+pub enum ParseError {
     /// The data ended before a field did, or a declared length ran past the end.
     Truncated,
     /// Structurally wrong data, with an explanation for the reply text.
@@ -23,25 +23,25 @@ pub(crate) enum ParseError {
 /// A cursor over received bytes. Slices share the frame's buffer (no copies
 /// for long strings and bodies).
 #[derive(Clone, Debug)]
-pub(crate) struct Reader {
+pub struct Reader {
     data: Bytes,
 }
 
 impl Reader {
-    pub(crate) fn new(data: Bytes) -> Reader {
+    pub fn new(data: Bytes) -> Reader {
         Reader { data }
     }
 
-    pub(crate) fn remaining(&self) -> usize {
+    pub fn remaining(&self) -> usize {
         self.data.len()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
 
     /// The next `n` bytes, or `Truncated` if there are fewer.
-    pub(crate) fn take(&mut self, n: usize) -> Result<Bytes, ParseError> {
+    pub fn take(&mut self, n: usize) -> Result<Bytes, ParseError> {
         if self.data.len() < n {
             return Err(ParseError::Truncated);
         }
@@ -55,48 +55,48 @@ impl Reader {
         Ok(out)
     }
 
-    pub(crate) fn u8(&mut self) -> Result<u8, ParseError> {
+    pub fn u8(&mut self) -> Result<u8, ParseError> {
         Ok(self.array::<1>()?[0])
     }
 
-    pub(crate) fn u16(&mut self) -> Result<u16, ParseError> {
+    pub fn u16(&mut self) -> Result<u16, ParseError> {
         Ok(u16::from_be_bytes(self.array()?))
     }
 
-    pub(crate) fn u32(&mut self) -> Result<u32, ParseError> {
+    pub fn u32(&mut self) -> Result<u32, ParseError> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
-    pub(crate) fn u64(&mut self) -> Result<u64, ParseError> {
+    pub fn u64(&mut self) -> Result<u64, ParseError> {
         Ok(u64::from_be_bytes(self.array()?))
     }
 
-    pub(crate) fn i8(&mut self) -> Result<i8, ParseError> {
+    pub fn i8(&mut self) -> Result<i8, ParseError> {
         Ok(i8::from_be_bytes(self.array()?))
     }
 
-    pub(crate) fn i16(&mut self) -> Result<i16, ParseError> {
+    pub fn i16(&mut self) -> Result<i16, ParseError> {
         Ok(i16::from_be_bytes(self.array()?))
     }
 
-    pub(crate) fn i32(&mut self) -> Result<i32, ParseError> {
+    pub fn i32(&mut self) -> Result<i32, ParseError> {
         Ok(i32::from_be_bytes(self.array()?))
     }
 
-    pub(crate) fn i64(&mut self) -> Result<i64, ParseError> {
+    pub fn i64(&mut self) -> Result<i64, ParseError> {
         Ok(i64::from_be_bytes(self.array()?))
     }
 
-    pub(crate) fn f32(&mut self) -> Result<f32, ParseError> {
+    pub fn f32(&mut self) -> Result<f32, ParseError> {
         Ok(f32::from_be_bytes(self.array()?))
     }
 
-    pub(crate) fn f64(&mut self) -> Result<f64, ParseError> {
+    pub fn f64(&mut self) -> Result<f64, ParseError> {
         Ok(f64::from_be_bytes(self.array()?))
     }
 
     /// A short string's raw bytes (u8 length prefix).
-    pub(crate) fn shortstr_bytes(&mut self) -> Result<Bytes, ParseError> {
+    pub fn shortstr_bytes(&mut self) -> Result<Bytes, ParseError> {
         let len = self.u8()? as usize;
         self.take(len)
     }
@@ -104,26 +104,26 @@ impl Reader {
     /// A short string as text. AMQP short strings are bytes; the core keeps
     /// names as `String`, so invalid UTF-8 is replaced rather than refused
     /// (RabbitMQ accepts any bytes in most short strings).
-    pub(crate) fn shortstr(&mut self) -> Result<String, ParseError> {
+    pub fn shortstr(&mut self) -> Result<String, ParseError> {
         let raw = self.shortstr_bytes()?;
         Ok(String::from_utf8_lossy(&raw).into_owned())
     }
 
     /// A long string (u32 length prefix), as bytes.
-    pub(crate) fn longstr(&mut self) -> Result<Bytes, ParseError> {
+    pub fn longstr(&mut self) -> Result<Bytes, ParseError> {
         let len = self.u32()? as usize;
         self.take(len)
     }
 }
 
 /// Whether bit `index` (0 = least significant) of a packed-bits octet is set.
-pub(crate) fn bit(octet: u8, index: u8) -> bool {
+pub fn bit(octet: u8, index: u8) -> bool {
     octet & (1u8 << (index & 7)) != 0
 }
 
 /// Writes a short string, cut to 255 bytes at a character boundary if longer
 /// (reply texts are ours and can be long; names are limited to 255 by the core).
-pub(crate) fn put_shortstr(buf: &mut BytesMut, s: &str) {
+pub fn put_shortstr(buf: &mut BytesMut, s: &str) {
     let mut end = s.len().min(255);
     while !s.is_char_boundary(end) {
         end -= 1;
@@ -135,7 +135,7 @@ pub(crate) fn put_shortstr(buf: &mut BytesMut, s: &str) {
 
 /// Writes a long string (u32 length prefix). Anything we send is far below
 /// 4 GiB; the length saturates rather than wraps if that ever stops being true.
-pub(crate) fn put_longstr(buf: &mut BytesMut, s: &[u8]) {
+pub fn put_longstr(buf: &mut BytesMut, s: &[u8]) {
     let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
     buf.put_u32(len);
     buf.put_slice(s.get(..len as usize).unwrap_or(s));
@@ -144,7 +144,7 @@ pub(crate) fn put_longstr(buf: &mut BytesMut, s: &[u8]) {
 /// Packs consecutive bit fields into one octet, first field in the least
 /// significant bit, as AMQP 0-9-1 requires. At most 8 bits (no method has more
 /// than 5 in a row).
-pub(crate) fn put_bits(buf: &mut BytesMut, bits: &[bool]) {
+pub fn put_bits(buf: &mut BytesMut, bits: &[bool]) {
     let mut octet = 0u8;
     for (i, &b) in bits.iter().take(8).enumerate() {
         if b {
@@ -155,14 +155,14 @@ pub(crate) fn put_bits(buf: &mut BytesMut, bits: &[bool]) {
 }
 
 /// Reserves a u32 length slot; returns its position for [`patch_u32_len`].
-pub(crate) fn begin_u32_len(buf: &mut BytesMut) -> usize {
+pub fn begin_u32_len(buf: &mut BytesMut) -> usize {
     let at = buf.len();
     buf.put_u32(0);
     at
 }
 
 /// Fills a slot from [`begin_u32_len`] with the number of bytes written since.
-pub(crate) fn patch_u32_len(buf: &mut BytesMut, at: usize) {
+pub fn patch_u32_len(buf: &mut BytesMut, at: usize) {
     let len = buf.len().saturating_sub(at + 4);
     let len = u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes();
     if let Some(slot) = buf.get_mut(at..at + 4) {
@@ -173,7 +173,7 @@ pub(crate) fn patch_u32_len(buf: &mut BytesMut, at: usize) {
 /// Renders bytes the way Erlang prints a binary with `~p` (text when printable,
 /// otherwise a list of octets), as RabbitMQ quotes frames in FRAME_ERROR texts.
 /// Long binaries are cut, so a reply text stays short.
-pub(crate) fn erlang_binary(bytes: &[u8]) -> String {
+pub fn erlang_binary(bytes: &[u8]) -> String {
     const LIMIT: usize = 64;
     let shown = bytes.get(..LIMIT).unwrap_or(bytes);
     let more = if bytes.len() > LIMIT { ",..." } else { "" };

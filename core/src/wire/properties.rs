@@ -5,11 +5,11 @@
 //! says another flags word follows. Only present properties are on the wire,
 //! in flag order. Anything malformed is a 502 SYNTAX_ERROR.
 
+use super::primitives::{put_shortstr, ParseError, Reader};
 use super::table::{encode_table, read_table};
-use super::wire::{put_shortstr, ParseError, Reader};
+use crate::error::{AmqpError, ReplyCode};
+use crate::types::BasicProperties;
 use bytes::{BufMut, Bytes, BytesMut};
-use warren_core::error::{AmqpError, ReplyCode};
-use warren_core::types::BasicProperties;
 
 const CONTENT_TYPE: u16 = 1 << 15;
 const CONTENT_ENCODING: u16 = 1 << 14;
@@ -110,6 +110,63 @@ fn parse(data: Bytes) -> Result<BasicProperties, ParseError> {
     Ok(p)
 }
 
+/// The two properties the broker looks at on every queued message, read
+/// from the encoded form without decoding (or allocating) anything else.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scan<'a> {
+    pub delivery_mode: Option<u8>,
+    pub expiration: Option<&'a str>,
+}
+
+/// Skips to `delivery_mode` and `expiration`. Bytes that do not parse give
+/// what was found so far (messages in the broker always parse: see
+/// `Message::from_encoded`).
+pub fn scan_properties(data: &[u8]) -> Scan<'_> {
+    let mut scan = Scan::default();
+    let Some(&[hi, lo]) = data.get(..2) else {
+        return scan;
+    };
+    let flags = u16::from_be_bytes([hi, lo]);
+    if flags & (DELIVERY_MODE | EXPIRATION) == 0 {
+        return scan;
+    }
+    let mut at = 2;
+    let short = |at: &mut usize| -> Option<&[u8]> {
+        let len = *data.get(*at)? as usize;
+        let s = data.get(*at + 1..*at + 1 + len)?;
+        *at += 1 + len;
+        Some(s)
+    };
+    let has = |flag: u16| flags & flag != 0;
+    for flag in [CONTENT_TYPE, CONTENT_ENCODING] {
+        if has(flag) && short(&mut at).is_none() {
+            return scan;
+        }
+    }
+    if has(HEADERS) {
+        let Some(&[a, b, c, d]) = data.get(at..at + 4) else {
+            return scan;
+        };
+        at += 4 + u32::from_be_bytes([a, b, c, d]) as usize;
+    }
+    if has(DELIVERY_MODE) {
+        scan.delivery_mode = data.get(at).copied();
+        at += 1;
+    }
+    if has(PRIORITY) {
+        at += 1;
+    }
+    for flag in [CORRELATION_ID, REPLY_TO] {
+        if has(flag) && short(&mut at).is_none() {
+            return scan;
+        }
+    }
+    if has(EXPIRATION) {
+        scan.expiration = short(&mut at).and_then(|s| std::str::from_utf8(s).ok());
+    }
+    scan
+}
+
 /// Appends property flags and the present properties.
 pub fn encode_properties(p: &BasicProperties, buf: &mut BytesMut) {
     let mut flags = 0u16;
@@ -166,7 +223,7 @@ pub fn encode_properties(p: &BasicProperties, buf: &mut BytesMut) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use warren_core::types::{FieldTable, FieldValue};
+    use crate::types::{FieldTable, FieldValue};
 
     fn all_set() -> BasicProperties {
         BasicProperties {
@@ -191,6 +248,33 @@ mod tests {
         let mut buf = BytesMut::new();
         encode_properties(p, &mut buf);
         decode_properties(buf.freeze()).expect("decodes")
+    }
+
+    #[test]
+    fn scan_finds_delivery_mode_and_expiration_past_every_earlier_field() {
+        let scan_of = |p: &BasicProperties| {
+            let mut buf = BytesMut::new();
+            encode_properties(p, &mut buf);
+            let s = scan_properties(&buf);
+            (s.delivery_mode, s.expiration.map(str::to_string))
+        };
+        let full = all_set();
+        assert_eq!(scan_of(&full), (Some(2), Some("60000".into())));
+        assert_eq!(scan_of(&BasicProperties::default()), (None, None));
+        let only_ttl = BasicProperties {
+            reply_to: Some("r".into()),
+            expiration: Some("5".into()),
+            ..Default::default()
+        };
+        assert_eq!(scan_of(&only_ttl), (None, Some("5".into())));
+        let no_ttl = BasicProperties {
+            expiration: None,
+            ..full
+        };
+        assert_eq!(scan_of(&no_ttl), (Some(2), None));
+        // Cut short: what was found so far, no panic.
+        assert_eq!(scan_properties(&[0x10]), Scan::default());
+        assert_eq!(scan_properties(&[0x31, 0x00, 0, 0]).delivery_mode, None);
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! 502 SYNTAX_ERROR, including an unknown type letter. Nesting is limited to
 //! [`MAX_DEPTH`] levels so a small hostile frame cannot exhaust the stack.
 
-use super::wire::{begin_u32_len, patch_u32_len, put_longstr, put_shortstr, ParseError, Reader};
+use super::primitives::{
+    begin_u32_len, patch_u32_len, put_longstr, put_shortstr, ParseError, Reader,
+};
+use crate::error::{AmqpError, ReplyCode};
+use crate::types::{FieldTable, FieldValue};
 use bytes::{BufMut, Bytes, BytesMut};
-use warren_core::error::{AmqpError, ReplyCode};
-use warren_core::types::{FieldTable, FieldValue};
 
 /// How deeply tables and arrays may nest. Real clients use two or three levels;
 /// the limit only exists to bound recursion on peer data.
@@ -115,7 +117,7 @@ pub fn encode_field_value(value: &FieldValue, buf: &mut BytesMut) {
 /// Reads a length-prefixed table from method arguments or properties. A prefix
 /// that runs past the data is `Truncated` (the caller's context decides the
 /// code); anything wrong inside is a `Syntax` error.
-pub(crate) fn read_table(r: &mut Reader) -> Result<FieldTable, ParseError> {
+pub fn read_table(r: &mut Reader) -> Result<FieldTable, ParseError> {
     let contents = r.longstr()?;
     parse_table_contents(contents, 0)
 }

@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use bytes::Bytes;
-use std::sync::Arc;
 use warren_core::{
     AmqpError, BasicProperties, Broker, BrokerConfig, ChannelId, Command, ConnId, Event,
     FieldTable, FieldValue, Message, Millis, Output, Reply, ReplyCode,
@@ -180,7 +179,7 @@ impl World {
     pub fn get_body(&mut self, c: Ch, queue: &str) -> Option<String> {
         let out = self.send_visible(c, get(queue).no_ack());
         match &out[..] {
-            [Output::GetOk { message, .. }] => Some(text(&message.body)),
+            [Output::GetOk { message, .. }] => Some(text(message.body())),
             [Output::Reply {
                 reply: Reply::BasicGetEmpty,
                 ..
@@ -237,7 +236,7 @@ pub struct Got {
     pub tag: u64,
     pub redelivered: bool,
     pub message_count: u32,
-    pub message: Arc<Message>,
+    pub message: Message,
 }
 
 // ---- reading outputs -------------------------------------------------------
@@ -261,7 +260,7 @@ pub fn conn_err(code: ReplyCode, text: &str) -> (bool, u16, String) {
     (true, code.code(), text.to_string())
 }
 
-pub fn text(b: &Bytes) -> String {
+pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
@@ -290,7 +289,7 @@ pub fn deliveries(out: &[Output]) -> Vec<D> {
                 consumer: consumer_tag.to_string(),
                 tag: *delivery_tag,
                 redelivered: *redelivered,
-                body: text(&message.body),
+                body: text(message.body()),
                 conn: *conn,
                 channel: *channel,
             }),
@@ -307,7 +306,7 @@ pub fn who_got(out: &[Output]) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn delivered_messages(out: &[Output]) -> Vec<Arc<Message>> {
+pub fn delivered_messages(out: &[Output]) -> Vec<Message> {
     out.iter()
         .filter_map(|o| match o {
             Output::Deliver { message, .. } | Output::GetOk { message, .. } => {
@@ -359,12 +358,12 @@ pub fn kinds(out: &[Output]) -> Vec<String> {
         .collect()
 }
 
-pub fn header<'a>(m: &'a Message, key: &str) -> Option<&'a FieldValue> {
-    m.properties.headers.as_ref().and_then(|h| h.get(key))
+pub fn header(m: &Message, key: &str) -> Option<FieldValue> {
+    m.properties().headers.and_then(|h| h.get(key).cloned())
 }
 
 pub fn header_keys(m: &Message) -> Vec<String> {
-    m.properties
+    m.properties()
         .headers
         .as_ref()
         .map(|h| h.iter().map(|(k, _)| k.to_string()).collect())

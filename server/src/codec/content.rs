@@ -352,11 +352,25 @@ pub fn encode_content(
     body: &[u8],
     frame_max: u32,
 ) {
+    let mut encoded = BytesMut::new();
+    encode_properties(properties, &mut encoded);
+    encode_encoded_content(buf, channel, &encoded, body, frame_max);
+}
+
+/// [`encode_content`] for properties already encoded, as a queued
+/// [`warren_core::Message`] keeps them: copied into the header frame as they are.
+pub fn encode_encoded_content(
+    buf: &mut BytesMut,
+    channel: u16,
+    encoded_properties: &[u8],
+    body: &[u8],
+    frame_max: u32,
+) {
     write_frame_with(buf, FRAME_HEADER, channel, |buf| {
         buf.put_u16(BASIC);
         buf.put_u16(0);
         buf.put_u64(body.len() as u64);
-        encode_properties(properties, buf);
+        buf.put_slice(encoded_properties);
     });
     let chunk = match frame_max {
         0 => u32::MAX as usize,

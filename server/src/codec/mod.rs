@@ -26,10 +26,10 @@ pub mod content;
 pub mod frame;
 pub mod ids;
 pub mod output;
-pub mod properties;
 pub mod server;
-pub mod table;
-mod wire;
+
+pub use warren_core::wire::primitives as wire;
+pub use warren_core::wire::{properties, table};
 
 pub use auth::{parse_credentials, Credentials};
 pub use client::ClientMethod;

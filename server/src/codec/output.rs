@@ -4,12 +4,13 @@
 //! how it looks on the wire, content included, split to the connection's
 //! negotiated `frame_max`.
 
-use super::content::encode_content;
+use super::content::encode_encoded_content;
 use super::server::{
     encode_deliver_args, encode_get_ok_args, encode_return_args, write_method, ServerMethod,
 };
 use bytes::BytesMut;
 use warren_core::protocol::Output;
+use warren_core::Message;
 
 /// Appends the frames for one output. `Output::Store` is not for the wire and
 /// writes nothing; `Output::ConnectionClose` is a `connection.close` on channel 0.
@@ -33,11 +34,11 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
                     consumer_tag,
                     *delivery_tag,
                     *redelivered,
-                    &message.exchange,
-                    &message.routing_key,
+                    message.exchange(),
+                    message.routing_key(),
                 )
             });
-            encode_content(buf, *channel, &message.properties, &message.body, frame_max);
+            message_content(buf, *channel, message, frame_max);
         }
         Output::GetOk {
             channel,
@@ -52,12 +53,12 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
                     buf,
                     *delivery_tag,
                     *redelivered,
-                    &message.exchange,
-                    &message.routing_key,
+                    message.exchange(),
+                    message.routing_key(),
                     *message_count,
                 )
             });
-            encode_content(buf, *channel, &message.properties, &message.body, frame_max);
+            message_content(buf, *channel, message, frame_max);
         }
         Output::Return {
             channel,
@@ -71,11 +72,11 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
                     buf,
                     *reply_code,
                     reply_text,
-                    &message.exchange,
-                    &message.routing_key,
+                    message.exchange(),
+                    message.routing_key(),
                 )
             });
-            encode_content(buf, *channel, &message.properties, &message.body, frame_max);
+            message_content(buf, *channel, message, frame_max);
         }
         Output::Confirm {
             channel,
@@ -117,13 +118,22 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
     }
 }
 
+/// A queued message's content: its encoded properties go out as they are.
+fn message_content(buf: &mut BytesMut, channel: u16, message: &Message, frame_max: u32) {
+    encode_encoded_content(
+        buf,
+        channel,
+        message.encoded_properties(),
+        message.body(),
+        frame_max,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::codec::frame::{decode_frame, Frame, FramePayload};
     use crate::codec::properties::decode_properties;
-    use bytes::Bytes;
-    use std::sync::Arc;
     use warren_core::error::{AmqpError, ReplyCode};
     use warren_core::protocol::{Reply, StoreOp};
     use warren_core::types::{BasicProperties, Message};
@@ -146,15 +156,17 @@ mod tests {
         }
     }
 
-    fn message(body: &'static [u8]) -> Arc<Message> {
+    fn message(body: &'static [u8]) -> Message {
         Message::new(
+            1,
+            0,
             "amq.direct",
             "rk",
-            BasicProperties {
+            &BasicProperties {
                 content_type: Some("text/plain".into()),
                 ..Default::default()
             },
-            Bytes::from_static(body),
+            body,
         )
     }
 

@@ -206,14 +206,14 @@ pub async fn get_messages(
                     break;
                 };
                 last_tag = Some(delivery_tag);
-                let (payload, enc) = encode_payload(&message.body, &b.encoding, b.truncate);
+                let (payload, enc) = encode_payload(message.body(), &b.encoding, b.truncate);
                 out.push(json!({
-                    "payload_bytes": message.body.len(),
+                    "payload_bytes": message.body_size(),
                     "redelivered": redelivered,
-                    "exchange": &*message.exchange,
-                    "routing_key": &*message.routing_key,
+                    "exchange": message.exchange(),
+                    "routing_key": message.routing_key(),
                     "message_count": message_count,
-                    "properties": &*message.properties,
+                    "properties": message.properties(),
                     "payload": payload,
                     "payload_encoding": enc,
                 }));

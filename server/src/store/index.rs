@@ -8,7 +8,6 @@
 
 use bytes::BytesMut;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use warren_core::definitions::{BindingDef, ExchangeDef, QueueDef};
 use warren_core::protocol::StoreOp;
 use warren_core::types::Message;
@@ -21,7 +20,7 @@ pub type Key = (String, String);
 pub struct StoredQueue {
     pub def: QueueDef,
     /// By arrival order: the order the queue had them in.
-    pub messages: BTreeMap<u64, (u64, Arc<Message>)>,
+    pub messages: BTreeMap<u64, (u64, Message)>,
     /// msg_id → arrival order, to find a message being removed.
     by_id: HashMap<u64, u64>,
 }
@@ -114,7 +113,7 @@ impl Index {
                 }
                 let order = self.next_order;
                 self.next_order += 1;
-                self.live_bytes += message.body.len() as u64;
+                self.live_bytes += message.body_size() as u64;
                 self.live_messages += 1;
                 q.by_id.insert(msg_id, order);
                 q.messages.insert(order, (msg_id, message));
@@ -129,7 +128,7 @@ impl Index {
                 };
                 if let Some(order) = q.by_id.remove(&msg_id) {
                     if let Some((_, m)) = q.messages.remove(&order) {
-                        self.live_bytes -= m.body.len() as u64;
+                        self.live_bytes -= m.body_size() as u64;
                         self.live_messages -= 1;
                     }
                 }
@@ -154,7 +153,7 @@ impl Index {
 }
 
 fn totals(q: &StoredQueue) -> (u64, u64) {
-    let bytes = q.messages.values().map(|(_, m)| m.body.len() as u64).sum();
+    let bytes = q.messages.values().map(|(_, m)| m.body_size() as u64).sum();
     (bytes, q.messages.len() as u64)
 }
 
@@ -178,7 +177,7 @@ mod tests {
             vhost: "/".into(),
             queue: queue.into(),
             msg_id: id,
-            message: Message::new("", queue, BasicProperties::default(), vec![0u8; 10]),
+            message: Message::new(id, 0, "", queue, &BasicProperties::default(), &[0u8; 10]),
         }
     }
 

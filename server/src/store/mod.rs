@@ -411,8 +411,8 @@ pub fn recover_into(index: &Index, broker: &mut Broker) -> (usize, usize) {
     }
     let mut messages = 0;
     for q in index.queues.values() {
-        for (msg_id, m) in q.messages.values() {
-            broker.recover_message(&q.def.vhost, &q.def.name, *msg_id, m.clone(), false);
+        for (_, m) in q.messages.values() {
+            broker.recover_message(&q.def.vhost, &q.def.name, m.clone(), false);
             messages += 1;
         }
     }
@@ -422,7 +422,6 @@ pub fn recover_into(index: &Index, broker: &mut Broker) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use warren_core::definitions::QueueDef;
     use warren_core::types::{BasicProperties, Message};
 
@@ -439,12 +438,14 @@ mod tests {
                 vhost: "/".into(),
                 queue: "q".into(),
                 msg_id: id,
-                message: Arc::new(Message {
-                    exchange: "".into(),
-                    routing_key: "q".into(),
-                    properties: BasicProperties::default().into(),
-                    body: vec![id as u8; 100].into(),
-                }),
+                message: Message::new(
+                    id,
+                    0,
+                    "",
+                    "q",
+                    &BasicProperties::default(),
+                    &[id as u8; 100],
+                ),
             });
         }
         v

@@ -9,10 +9,9 @@
 //! re-declaration equivalence after a restart), and bodies are copied as they
 //! are, which keeps writing and recovering a big queue fast.
 
-use crate::codec::{decode_properties, decode_table, encode_properties, encode_table};
+use crate::codec::{decode_table, encode_table};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::io::Read;
-use std::sync::Arc;
 use warren_core::definitions::{BindingDef, ExchangeDef, QueueDef};
 use warren_core::protocol::StoreOp;
 use warren_core::types::{FieldTable, Message};
@@ -85,13 +84,10 @@ pub fn write_op(op: &StoreOp, out: &mut BytesMut) {
             put_str(out, vhost);
             put_str(out, queue);
             out.put_u64(*msg_id);
-            put_str(out, &message.exchange);
-            put_str(out, &message.routing_key);
-            let len_at = out.len();
-            out.put_u32(0);
-            encode_properties(&message.properties, out);
-            patch_len(out, len_at);
-            put_bytes(out, &message.body);
+            put_str(out, message.exchange());
+            put_str(out, message.routing_key());
+            put_bytes(out, message.encoded_properties());
+            put_bytes(out, message.body());
         }
         StoreOp::MessageRemoved {
             vhost,
@@ -252,18 +248,16 @@ pub fn decode_op(kind: u8, payload: Bytes) -> Result<StoreOp, String> {
             let exchange = r.str()?;
             let routing_key = r.str()?;
             let props = r.bytes()?;
-            let properties = decode_properties(props).map_err(|e| e.text)?;
             let body = r.bytes()?;
+            // Published at time 0 of the broker's clock, which is start-up:
+            // TTLs count again from a restart.
+            let message = Message::from_encoded(msg_id, 0, &exchange, &routing_key, &props, &body)
+                .map_err(|e| e.text)?;
             StoreOp::MessageEnqueued {
                 vhost,
                 queue,
                 msg_id,
-                message: Arc::new(Message {
-                    exchange: exchange.into(),
-                    routing_key: routing_key.into(),
-                    properties: properties.into(),
-                    body,
-                }),
+                message,
             }
         }
         MESSAGE_REMOVED => StoreOp::MessageRemoved {
@@ -296,11 +290,6 @@ fn put_str(out: &mut BytesMut, s: &str) {
 fn put_bytes(out: &mut BytesMut, b: &[u8]) {
     out.put_u32(u32::try_from(b.len()).unwrap_or(u32::MAX));
     out.put_slice(b);
-}
-
-fn patch_len(out: &mut BytesMut, at: usize) {
-    let len = u32::try_from(out.len() - at - 4).unwrap_or(u32::MAX);
-    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
 }
 
 fn put_binding(out: &mut BytesMut, b: &BindingDef) {
@@ -421,7 +410,7 @@ mod tests {
             vhost: "/".into(),
             queue: "q".into(),
             msg_id: 7,
-            message: Message::new("x", "k", props, vec![1u8, 2, 3]),
+            message: Message::new(7, 0, "x", "k", &props, &[1u8, 2, 3]),
         });
         round_trip(StoreOp::MessageRemoved {
             vhost: "/".into(),

@@ -7,7 +7,7 @@
 //! module needs no imports at all, which shows the core needs no host.
 
 use warren_core::exchange::{Dest, Exchange, ExchangeKind};
-use warren_core::{BasicProperties, FieldTable, Message};
+use warren_core::FieldTable;
 
 /// Reserves `len` bytes for the caller to write into; never freed (a test harness).
 #[no_mangle]
@@ -102,13 +102,12 @@ pub extern "C" fn bench_route(rounds: u32) -> u32 {
             )
         })
         .collect();
-    let msg = Message::new("logs", "", BasicProperties::default(), &b"x"[..]);
     let mut out = Vec::with_capacity(16);
     let mut matched = 0u32;
     for _ in 0..rounds {
         for k in &keys {
             out.clear();
-            x.route(&[k.as_str()], &msg, &mut out);
+            x.route(&[k.as_str()], None, &mut out);
             matched = matched.wrapping_add(out.len() as u32);
         }
     }

@@ -220,31 +220,32 @@ pub fn MessageDetail(props: &RunProps) -> Html {
     let title;
     let props_rows = match detail {
         Detail::Queued { queue, index } => {
-            let entries = state.sim.broker().peek_messages("/", queue);
+            let broker = state.sim.broker();
+            let entries = broker.peek_messages("/", queue);
             let Some(e) = entries.get(*index) else {
                 return html! {};
             };
             title = format!(
                 "Message #{} in '{queue}' (position {})",
-                e.msg_id,
+                e.msg_id(),
                 index + 1
             );
             row(
                 "body",
-                format!("{:?}", String::from_utf8_lossy(&e.message.body)),
+                format!("{:?}", String::from_utf8_lossy(e.message.body())),
             );
             row(
                 "exchange",
-                crate::model::exchange_label(&e.message.exchange),
+                crate::model::exchange_label(e.message.exchange()),
             );
-            row("routing_key", e.message.routing_key.to_string());
+            row("routing_key", e.message.routing_key().to_string());
             row("redelivered", e.redelivered.to_string());
             row("delivery_count", e.delivery_count.to_string());
-            row("enqueued_at", format!("{} ms", e.enqueued_at));
-            if let Some(t) = e.expires_at {
+            row("enqueued_at", format!("{} ms", e.message.published_at()));
+            if let Some(t) = broker.expiry_in("/", queue, &e.message) {
                 row("expires_at", format!("{t} ms"));
             }
-            property_rows(&e.message.properties)
+            property_rows(&e.message.properties())
         }
         Detail::Trace(i) => match state.sim.trace().get(*i) {
             Some(TraceLine::Client(o)) => match &**o {

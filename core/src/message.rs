@@ -1,0 +1,309 @@
+//! A message as the broker keeps it: one reference-counted allocation holding
+//! the publish's id and time, the exchange and routing key it was published
+//! with, its properties in their AMQP encoding, and the body.
+//!
+//! Why one allocation and encoded properties: a queue may hold millions of
+//! messages, and what each costs beyond its body is the broker's memory
+//! overhead (the goal is at most 64 bytes, measured by `benches/memory.rs`).
+//! A struct of `Arc<str>` names, an `Arc` of decoded properties and a `Bytes`
+//! body costs more than that before the queue entry is counted. RabbitMQ
+//! itself keeps `properties_bin` and decodes only when it must; so do we:
+//! the wire server sends the encoded properties to consumers as they are, and
+//! the broker decodes them only to dead-letter, to show, or to answer
+//! `basic.get` in the simulator.
+//!
+//! Layout of the byte slice (after the reference count and the slice length
+//! that `triomphe::ThinArc` keeps): the id and the publish time, then the
+//! lengths of exchange, routing key and properties, all five as LEB128
+//! varints; then those three and the body, back to back. Varints because the
+//! usual values are small: a few bytes of id and time, one byte per length.
+
+use crate::protocol::Millis;
+use crate::types::BasicProperties;
+use crate::wire::properties::{decode_properties, encode_properties, scan_properties};
+use bytes::{Bytes, BytesMut};
+use std::fmt;
+use triomphe::{Arc, HeaderSlice, HeaderWithLength, ThinArc};
+
+/// A published message, cheap to clone (one pointer) and shared by every
+/// queue it was routed to; what differs per queue lives in the queue's entry.
+#[derive(Clone)]
+pub struct Message(ThinArc<(), u8>);
+
+/// Where each part lies in the slice, and the two numbers before them.
+struct Parts {
+    published_at: Millis,
+    exchange: (usize, usize),
+    routing_key: (usize, usize),
+    properties: (usize, usize),
+    body: usize,
+}
+
+impl Message {
+    /// A message from decoded properties (a publish, a dead letter, a test).
+    pub fn new(
+        id: u64,
+        published_at: Millis,
+        exchange: &str,
+        routing_key: &str,
+        properties: &BasicProperties,
+        body: &[u8],
+    ) -> Message {
+        let mut props = BytesMut::with_capacity(16);
+        encode_properties(properties, &mut props);
+        Message::assemble(id, published_at, exchange, routing_key, &props, body)
+    }
+
+    /// A message from properties already in their AMQP encoding (the store
+    /// reading its log). Refuses bytes that do not decode, so every message
+    /// in the broker has properties that do.
+    pub fn from_encoded(
+        id: u64,
+        published_at: Millis,
+        exchange: &str,
+        routing_key: &str,
+        encoded_properties: &[u8],
+        body: &[u8],
+    ) -> Result<Message, crate::AmqpError> {
+        decode_properties(Bytes::copy_from_slice(encoded_properties))?;
+        Ok(Message::assemble(
+            id,
+            published_at,
+            exchange,
+            routing_key,
+            encoded_properties,
+            body,
+        ))
+    }
+
+    fn assemble(
+        id: u64,
+        published_at: Millis,
+        exchange: &str,
+        routing_key: &str,
+        props: &[u8],
+        body: &[u8],
+    ) -> Message {
+        let mut prefix = [0u8; 50];
+        let mut n = 0;
+        for v in [id, published_at] {
+            n += put_varint(&mut prefix[n..], v);
+        }
+        for len in [exchange.len(), routing_key.len(), props.len()] {
+            n += put_varint(&mut prefix[n..], len as u64);
+        }
+        let parts: [&[u8]; 5] = [
+            prefix.get(..n).unwrap_or_default(),
+            exchange.as_bytes(),
+            routing_key.as_bytes(),
+            props,
+            body,
+        ];
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let stamp = HeaderWithLength::new((), len);
+        // Allocate once, zeroed, then copy each part in: a chained iterator
+        // would go byte by byte, and a Vec first would allocate twice.
+        let mut arc: Arc<HeaderSlice<HeaderWithLength<()>, [u8]>> =
+            Arc::from_header_and_iter(stamp, std::iter::repeat_n(0u8, len));
+        if let Some(inner) = Arc::get_mut(&mut arc) {
+            let mut at = 0;
+            for part in parts {
+                if let Some(dst) = inner.slice.get_mut(at..at + part.len()) {
+                    dst.copy_from_slice(part);
+                }
+                at += part.len();
+            }
+        }
+        Message(Arc::into_thin(arc))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.0.slice
+    }
+
+    fn parts(&self) -> Parts {
+        let b = self.bytes();
+        let mut at = 0;
+        let mut next = || {
+            let (v, used) = get_varint(b.get(at..).unwrap_or_default());
+            at += used;
+            v
+        };
+        let (_id, published_at) = (next(), next());
+        let lens = [next(), next(), next()].map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+        let exchange = (at, at.saturating_add(lens[0]));
+        let routing_key = (exchange.1, exchange.1.saturating_add(lens[1]));
+        let properties = (routing_key.1, routing_key.1.saturating_add(lens[2]));
+        Parts {
+            published_at,
+            exchange,
+            routing_key,
+            properties,
+            body: properties.1,
+        }
+    }
+
+    fn text(&self, (from, to): (usize, usize)) -> &str {
+        // Written from `&str`s by `assemble`, so always UTF-8.
+        std::str::from_utf8(self.bytes().get(from..to).unwrap_or_default()).unwrap_or_default()
+    }
+
+    pub fn id(&self) -> u64 {
+        get_varint(self.bytes()).0
+    }
+
+    pub fn published_at(&self) -> Millis {
+        self.parts().published_at
+    }
+
+    /// The exchange it was published to (what consumers see in `basic.deliver`).
+    pub fn exchange(&self) -> &str {
+        self.text(self.parts().exchange)
+    }
+
+    pub fn routing_key(&self) -> &str {
+        self.text(self.parts().routing_key)
+    }
+
+    /// The properties as a content header carries them (flags, then values).
+    pub fn encoded_properties(&self) -> &[u8] {
+        let (from, to) = self.parts().properties;
+        self.bytes().get(from..to).unwrap_or_default()
+    }
+
+    /// The properties, decoded (allocates: for dead-lettering and display).
+    pub fn properties(&self) -> BasicProperties {
+        // Every message's properties were encoded by us or checked on the way in.
+        decode_properties(Bytes::copy_from_slice(self.encoded_properties())).unwrap_or_default()
+    }
+
+    pub fn body(&self) -> &[u8] {
+        self.bytes().get(self.parts().body..).unwrap_or_default()
+    }
+
+    /// Bytes counted against `x-max-length-bytes`: the body only, as RabbitMQ does.
+    pub fn body_size(&self) -> usize {
+        self.bytes().len() - self.parts().body
+    }
+
+    /// `delivery_mode` 2: the message goes to disk if its queue is durable.
+    pub fn persistent(&self) -> bool {
+        scan_properties(self.encoded_properties()).delivery_mode == Some(2)
+    }
+
+    /// The message's own TTL in milliseconds (its `expiration` property),
+    /// if it has a valid one.
+    pub fn own_ttl(&self) -> Option<Millis> {
+        let scan = scan_properties(self.encoded_properties());
+        scan.expiration
+            .and_then(|e| crate::queue::parse_expiration(e).ok())
+    }
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Message) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("id", &self.id())
+            .field("published_at", &self.published_at())
+            .field("exchange", &self.exchange())
+            .field("routing_key", &self.routing_key())
+            .field("properties", &self.properties())
+            .field("body", &String::from_utf8_lossy(self.body()))
+            .finish()
+    }
+}
+
+/// Writes `v` as LEB128 into `out`; returns the bytes used (at most 10).
+fn put_varint(out: &mut [u8], mut v: u64) -> usize {
+    let mut n = 0;
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if let Some(slot) = out.get_mut(n) {
+            *slot = if v == 0 { byte } else { byte | 0x80 };
+        }
+        n += 1;
+        if v == 0 {
+            return n;
+        }
+    }
+}
+
+/// Reads a LEB128 value; returns it and the bytes it took.
+fn get_varint(b: &[u8]) -> (u64, usize) {
+    let mut v = 0u64;
+    for (i, byte) in b.iter().enumerate().take(10) {
+        v |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (v, i + 1);
+        }
+    }
+    (v, b.len().min(10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{FieldTable, FieldValue};
+
+    #[test]
+    fn parts_round_trip() {
+        let mut headers = FieldTable::new();
+        headers.insert("k", FieldValue::str("v"));
+        let props = BasicProperties {
+            delivery_mode: Some(2),
+            expiration: Some("1500".into()),
+            headers: Some(headers),
+            ..BasicProperties::default()
+        };
+        let m = Message::new(7, 42, "amq.topic", "a.b", &props, b"hello");
+        assert_eq!(m.id(), 7);
+        assert_eq!(m.published_at(), 42);
+        assert_eq!(m.exchange(), "amq.topic");
+        assert_eq!(m.routing_key(), "a.b");
+        assert_eq!(m.properties(), props);
+        assert_eq!(m.body(), b"hello");
+        assert_eq!(m.body_size(), 5);
+        assert!(m.persistent());
+        assert_eq!(m.own_ttl(), Some(1500));
+    }
+
+    #[test]
+    fn long_names_and_large_bodies_keep_their_lengths() {
+        let key = "k".repeat(255);
+        let body = vec![9u8; 300_000];
+        let m = Message::new(1, 0, "", &key, &BasicProperties::default(), &body);
+        assert_eq!(m.exchange(), "");
+        assert_eq!(m.routing_key(), key);
+        assert_eq!(m.body(), &body[..]);
+        assert!(!m.persistent());
+        assert_eq!(m.own_ttl(), None);
+    }
+
+    #[test]
+    fn varints_round_trip() {
+        for v in [0u64, 1, 127, 128, 255, 16_383, 16_384, 1 << 40, u64::MAX] {
+            let mut buf = [0u8; 10];
+            let n = put_varint(&mut buf, v);
+            assert_eq!(get_varint(&buf[..n]), (v, n), "{v}");
+        }
+    }
+
+    #[test]
+    fn encoded_properties_that_do_not_decode_are_refused() {
+        assert!(Message::from_encoded(1, 0, "", "q", &[0x80, 0x00, 5], b"").is_err());
+        let ok = Message::from_encoded(1, 0, "", "q", &[0, 0], b"x").expect("empty flags");
+        assert_eq!(ok.properties(), BasicProperties::default());
+    }
+
+    #[test]
+    fn a_message_is_one_pointer() {
+        assert_eq!(std::mem::size_of::<Message>(), std::mem::size_of::<usize>());
+    }
+}

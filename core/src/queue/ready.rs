@@ -1,0 +1,257 @@
+//! A queue's ready messages, in order, stored compactly.
+//!
+//! Why not a `VecDeque<Entry>`: a queue can hold millions of messages, and the
+//! memory goal is 64 bytes per queued message beyond its body, the shared
+//! [`Message`] allocation included. So each ready message is a 16-byte slot
+//! (the message pointer and its position), and what only a returned message
+//! has (the redelivered flag, a quorum queue's delivery count) sits in a side
+//! table keyed by position, which is empty while nothing was returned. The
+//! deque grows by a quarter rather than doubling, and gives memory back when
+//! it drains, so its unused capacity stays a small share of what it holds.
+
+use super::Entry;
+use crate::message::Message;
+use std::collections::{HashMap, VecDeque};
+
+/// One ready message: the shared message and its position in the queue.
+#[derive(Clone, Debug)]
+struct Slot {
+    message: Message,
+    seq: u64,
+}
+
+/// What a message that came back to the queue carries besides its slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Returned {
+    redelivered: bool,
+    delivery_count: u32,
+}
+
+/// Ready messages in delivery order, with their body bytes counted.
+#[derive(Clone, Debug, Default)]
+pub struct ReadyList {
+    slots: VecDeque<Slot>,
+    returned: HashMap<u64, Returned>,
+    bytes: usize,
+}
+
+/// Smallest growth step, so small queues do not reallocate on every push.
+const MIN_GROWTH: usize = 16;
+
+impl ReadyList {
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Body bytes of the ready messages (for `x-max-length-bytes`).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The message at the head, if any.
+    pub fn front(&self) -> Option<&Message> {
+        self.slots.front().map(|s| &s.message)
+    }
+
+    pub fn push_back(&mut self, e: Entry) {
+        self.make_room();
+        let slot = self.store(e);
+        self.slots.push_back(slot);
+    }
+
+    /// Inserts at index `at` (clamped to the length).
+    pub fn insert(&mut self, at: usize, e: Entry) {
+        self.make_room();
+        let slot = self.store(e);
+        self.slots.insert(at.min(self.slots.len()), slot);
+    }
+
+    /// Inserts at the place its `seq` says (a classic queue's requeue): after
+    /// every message with a lower position.
+    pub fn insert_in_order(&mut self, e: Entry) {
+        let at = self.slots.partition_point(|s| s.seq < e.seq);
+        self.insert(at, e);
+    }
+
+    pub fn pop_front(&mut self) -> Option<Entry> {
+        let slot = self.slots.pop_front()?;
+        self.give_back_room();
+        Some(self.load(slot))
+    }
+
+    /// Every ready message, head first, as entries (copies: for inspection).
+    pub fn iter(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.slots.iter().map(|s| self.entry_of(s))
+    }
+
+    /// Keeps only the messages `keep` says yes to.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Message) -> bool) {
+        let mut dropped = Vec::new();
+        self.slots.retain(|s| {
+            let k = keep(&s.message);
+            if !k {
+                dropped.push(s.seq);
+            }
+            k
+        });
+        for seq in dropped {
+            self.returned.remove(&seq);
+        }
+        self.bytes = self.slots.iter().map(|s| s.message.body_size()).sum();
+        self.give_back_room();
+    }
+
+    pub fn clear(&mut self) {
+        *self = ReadyList::default();
+    }
+
+    fn store(&mut self, e: Entry) -> Slot {
+        self.bytes += e.message.body_size();
+        if e.redelivered || e.delivery_count > 0 {
+            self.returned.insert(
+                e.seq,
+                Returned {
+                    redelivered: e.redelivered,
+                    delivery_count: e.delivery_count,
+                },
+            );
+        }
+        Slot {
+            message: e.message,
+            seq: e.seq,
+        }
+    }
+
+    fn load(&mut self, slot: Slot) -> Entry {
+        self.bytes -= slot.message.body_size();
+        let r = if self.returned.is_empty() {
+            None
+        } else {
+            self.returned.remove(&slot.seq)
+        };
+        Entry {
+            message: slot.message,
+            seq: slot.seq,
+            redelivered: r.is_some_and(|r| r.redelivered),
+            delivery_count: r.map_or(0, |r| r.delivery_count),
+        }
+    }
+
+    fn entry_of(&self, s: &Slot) -> Entry {
+        let r = self.returned.get(&s.seq);
+        Entry {
+            message: s.message.clone(),
+            seq: s.seq,
+            redelivered: r.is_some_and(|r| r.redelivered),
+            delivery_count: r.map_or(0, |r| r.delivery_count),
+        }
+    }
+
+    /// Grows by a quarter when full (amortized O(1) like doubling, with at
+    /// most a quarter of the capacity unused).
+    fn make_room(&mut self) {
+        let (len, cap) = (self.slots.len(), self.slots.capacity());
+        if len == cap {
+            self.slots.reserve_exact((len / 4).max(MIN_GROWTH));
+        }
+    }
+
+    /// Shrinks once three quarters of the capacity are unused, to twice what
+    /// is held (so a queue at a steady size does not shrink and grow again).
+    fn give_back_room(&mut self) {
+        let (len, cap) = (self.slots.len(), self.slots.capacity());
+        if cap > 4 * MIN_GROWTH && len < cap / 4 {
+            self.slots.shrink_to(2 * len);
+        }
+        if self.returned.is_empty() && self.returned.capacity() > 64 {
+            self.returned.shrink_to_fit();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::BasicProperties;
+
+    fn entry(seq: u64) -> Entry {
+        Entry {
+            message: Message::new(seq, 0, "", "q", &BasicProperties::default(), &[1, 2, 3]),
+            seq,
+            redelivered: false,
+            delivery_count: 0,
+        }
+    }
+
+    #[test]
+    fn returned_marks_come_back_with_the_message() {
+        let mut r = ReadyList::default();
+        r.push_back(entry(0));
+        let mut e = entry(1);
+        e.redelivered = true;
+        e.delivery_count = 3;
+        r.push_back(e);
+        assert_eq!(r.bytes(), 6);
+        let seen: Vec<(u64, bool, u32)> = r
+            .iter()
+            .map(|e| (e.seq, e.redelivered, e.delivery_count))
+            .collect();
+        assert_eq!(seen, vec![(0, false, 0), (1, true, 3)]);
+        let first = r.pop_front().expect("first");
+        assert!(!first.redelivered);
+        let second = r.pop_front().expect("second");
+        assert_eq!((second.redelivered, second.delivery_count), (true, 3));
+        assert!(r.returned.is_empty() && r.is_empty() && r.bytes() == 0);
+    }
+
+    #[test]
+    fn insert_in_order_goes_between_lower_and_higher_positions() {
+        let mut r = ReadyList::default();
+        for s in [0, 2, 5] {
+            r.push_back(entry(s));
+        }
+        r.insert_in_order(entry(3));
+        r.insert_in_order(entry(9));
+        let order: Vec<u64> = r.iter().map(|e| e.seq).collect();
+        assert_eq!(order, vec![0, 2, 3, 5, 9]);
+    }
+
+    #[test]
+    fn capacity_stays_within_a_quarter_of_the_length_and_shrinks_when_drained() {
+        let mut r = ReadyList::default();
+        for s in 0..100_000 {
+            r.push_back(entry(s));
+            let (len, cap) = (r.slots.len(), r.slots.capacity());
+            assert!(
+                cap <= len + (len / 4).max(MIN_GROWTH),
+                "len {len} cap {cap}"
+            );
+        }
+        while r.len() > 10 {
+            r.pop_front();
+        }
+        assert!(
+            r.slots.capacity() <= 4 * MIN_GROWTH,
+            "{}",
+            r.slots.capacity()
+        );
+    }
+
+    #[test]
+    fn retain_drops_marks_and_bytes_of_what_it_removes() {
+        let mut r = ReadyList::default();
+        for s in 0..4 {
+            let mut e = entry(s);
+            e.redelivered = s % 2 == 1;
+            r.push_back(e);
+        }
+        r.retain(|m| m.id() < 2);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r.bytes(), 6);
+        assert_eq!(r.returned.len(), 1);
+    }
+}
