@@ -49,7 +49,12 @@ impl Message {
         properties: &BasicProperties,
         body: &[u8],
     ) -> Message {
-        let mut props = BytesMut::with_capacity(16);
+        // Most messages carry no properties: their encoding is two zero flag
+        // octets, with no buffer to allocate.
+        if properties.is_empty() {
+            return Message::assemble(id, published_at, exchange, routing_key, &[0, 0], body);
+        }
+        let mut props = BytesMut::with_capacity(32);
         encode_properties(properties, &mut props);
         Message::assemble(id, published_at, exchange, routing_key, &props, body)
     }

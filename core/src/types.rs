@@ -381,6 +381,44 @@ pub struct BasicProperties {
 }
 
 impl BasicProperties {
+    /// No property set at all (the encoding is just empty flags).
+    pub fn is_empty(&self) -> bool {
+        let BasicProperties {
+            content_type,
+            content_encoding,
+            headers,
+            delivery_mode,
+            priority,
+            correlation_id,
+            reply_to,
+            expiration,
+            message_id,
+            timestamp,
+            kind,
+            user_id,
+            app_id,
+            cluster_id,
+        } = self;
+        [
+            content_type,
+            content_encoding,
+            correlation_id,
+            reply_to,
+            expiration,
+            message_id,
+            kind,
+            user_id,
+            app_id,
+            cluster_id,
+        ]
+        .iter()
+        .all(|s| s.is_none())
+            && headers.is_none()
+            && delivery_mode.is_none()
+            && priority.is_none()
+            && timestamp.is_none()
+    }
+
     pub fn is_persistent(&self) -> bool {
         self.delivery_mode == Some(2)
     }

@@ -250,11 +250,9 @@ impl Broker {
                     routing.why.push(explain_match(xn, x.kind, b, keys));
                 }
                 match &b.dest {
-                    Dest::Queue(q) => {
-                        if let Some((name, _)) = v.queues.get_key_value(&**q) {
-                            routing.queues.push(name.clone());
-                        }
-                    }
+                    // A queue's bindings go when it goes, so the name is
+                    // a queue's (`enqueue` still looks it up).
+                    Dest::Queue(q) => routing.queues.push(q.clone()),
                     Dest::Exchange(e) => {
                         if !seen.contains(&&**e) {
                             seen.push(e);
@@ -329,20 +327,33 @@ impl Broker {
             queue: queue.to_string(),
             depth,
         });
+        let drop_head = q.args.overflow == Overflow::DropHead;
         if was_empty {
             // A consumer that can take the message gets it straight away, as
             // RabbitMQ delivers to a waiting consumer before any max-length
             // rule (and before TTL 0 could expire it).
             self.dispatch(vhost, queue);
         }
+        if drop_head {
+            self.drop_head_over_limit(vhost, queue);
+        }
+        if !was_empty {
+            self.dispatch(vhost, queue);
+        }
+        Enqueued::Accepted
+    }
+
+    /// `x-overflow` drop-head: dead-letters messages from the head while the
+    /// queue is over a limit.
+    fn drop_head_over_limit(&mut self, vhost: &str, queue: &Arc<str>) {
         let Some(q) = self
             .vhosts
             .get_mut(vhost)
             .and_then(|v| v.queues.get_mut(queue))
         else {
-            return Enqueued::Accepted;
+            return;
         };
-        while q.args.overflow == Overflow::DropHead && q.over_limit() {
+        while q.over_limit() {
             let Some(e) = q.pop() else { break };
             self.pending.push_back(Pending::DeadLetter {
                 vhost: vhost.to_string(),
@@ -352,10 +363,6 @@ impl Broker {
                 stored: true,
             });
         }
-        if !was_empty {
-            self.dispatch(vhost, queue);
-        }
-        Enqueued::Accepted
     }
 
     /// A message leaves `queue` for good (rejected, expired, over max-length,
