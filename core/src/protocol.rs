@@ -362,4 +362,21 @@ pub enum StoreOp {
         vhost: String,
         queue: String,
     },
+    /// Users, vhosts and permissions are durable in RabbitMQ (changed over
+    /// the management API or `warren ctl`, they survive a restart).
+    VhostAdded {
+        name: String,
+    },
+    VhostDeleted {
+        name: String,
+    },
+    UserPut(crate::definitions::UserDef),
+    UserDeleted {
+        name: String,
+    },
+    PermissionSet(crate::definitions::PermissionDef),
+    PermissionCleared {
+        user: String,
+        vhost: String,
+    },
 }

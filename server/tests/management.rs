@@ -364,6 +364,17 @@ async fn users_vhosts_and_permissions() {
         .unwrap_or("")
         .contains("access to queue 'b-1'"));
 
+    // Users, vhosts and permissions changed at run time survive a restart.
+    let mut s = s;
+    s.stop();
+    s.restart();
+    let (api, ann) = (
+        Api::new(s.http_port()),
+        Api::as_user(s.http_port(), "ann", "pw"),
+    );
+    assert_eq!(ann.get("/api/whoami")["name"], "ann");
+    assert_eq!(api.get("/api/permissions/dev/ann")["configure"], "^a-");
+
     assert_eq!(api.send("DELETE", "/api/permissions/dev/ann", None).0, 204);
     assert_eq!(api.send("DELETE", "/api/users/ann", None).0, 204);
     assert_eq!(api.send("DELETE", "/api/users/ann", None).0, 404);
@@ -371,6 +382,12 @@ async fn users_vhosts_and_permissions() {
     assert_eq!(api.send("DELETE", "/api/vhosts/dev", None).0, 204);
     assert_eq!(api.send("DELETE", "/api/vhosts/dev", None).0, 404);
     assert_eq!(api.get("/api/queues"), json!([]));
+    // ... and so do deletions.
+    s.stop();
+    s.restart();
+    let api = Api::new(s.http_port());
+    assert_eq!(names(&api.get("/api/vhosts")), vec!["/"]);
+    assert_eq!(api.send("GET", "/api/users/ann", None).0, 404);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -449,14 +466,21 @@ async fn definitions_round_trip_into_an_empty_server() {
         10
     );
 
-    // The imported topology is durable (users and permissions come from
-    // --config at every start, see STORE.md).
+    // All of it is durable, as in RabbitMQ: users, vhosts and permissions
+    // as well as the topology.
     let mut b = b;
     b.stop();
     b.restart();
     let api_b = Api::new(b.http_port());
     let restarted = api_b.get("/api/definitions");
-    for key in ["exchanges", "queues", "bindings"] {
+    for key in [
+        "users",
+        "vhosts",
+        "permissions",
+        "exchanges",
+        "queues",
+        "bindings",
+    ] {
         assert_eq!(restarted[key], exported[key], "{key}");
     }
 

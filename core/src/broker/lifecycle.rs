@@ -9,7 +9,7 @@ use crate::definitions::{
 use crate::error::{AmqpError, ReplyCode};
 use crate::events::EventKind;
 use crate::exchange::{Dest, Exchange, ExchangeKind};
-use crate::protocol::{ChannelId, ConnId, Millis, Output};
+use crate::protocol::{ChannelId, ConnId, Millis, Output, StoreOp};
 use crate::queue::{Entry, Queue, QueueArgs};
 use crate::types::Message;
 use std::sync::Arc;
@@ -314,10 +314,17 @@ impl Broker {
 
     // ---- durable definitions ------------------------------------------------
 
+    /// Adds a vhost if there is none by that name. Users, vhosts and
+    /// permissions are durable in RabbitMQ, so every change to them is a
+    /// store op too.
     pub fn add_vhost(&mut self, name: &str) {
-        self.vhosts
-            .entry(name.to_string())
-            .or_insert_with(Vhost::new);
+        if self.vhosts.contains_key(name) {
+            return;
+        }
+        self.vhosts.insert(name.to_string(), Vhost::new());
+        self.journal.out(Output::Store(StoreOp::VhostAdded {
+            name: name.to_string(),
+        }));
     }
 
     /// Deletes a vhost; its connections are closed with 320 CONNECTION_FORCED.
@@ -336,7 +343,13 @@ impl Broker {
             );
         }
         self.permissions.retain(|(_, v), _| v != name);
-        self.vhosts.remove(name).is_some()
+        let existed = self.vhosts.remove(name).is_some();
+        if existed {
+            self.journal.out(Output::Store(StoreOp::VhostDeleted {
+                name: name.to_string(),
+            }));
+        }
+        existed
     }
 
     pub fn vhost_names(&self) -> Vec<String> {
@@ -345,12 +358,21 @@ impl Broker {
 
     /// Adds or replaces a user.
     pub fn put_user(&mut self, user: UserDef) {
+        self.journal
+            .out(Output::Store(StoreOp::UserPut(user.clone())));
         self.users.insert(user.name.clone(), user);
     }
 
+    /// Deletes a user and their permissions.
     pub fn delete_user(&mut self, name: &str) -> bool {
         self.permissions.retain(|(u, _), _| u != name);
-        self.users.remove(name).is_some()
+        let existed = self.users.remove(name).is_some();
+        if existed {
+            self.journal.out(Output::Store(StoreOp::UserDeleted {
+                name: name.to_string(),
+            }));
+        }
+        existed
     }
 
     pub fn user(&self, name: &str) -> Option<&UserDef> {
@@ -362,14 +384,24 @@ impl Broker {
     }
 
     pub fn set_permissions(&mut self, p: PermissionDef) {
+        self.journal
+            .out(Output::Store(StoreOp::PermissionSet(p.clone())));
         self.permissions
             .insert((p.user.clone(), p.vhost.clone()), Permission::new(p));
     }
 
     pub fn clear_permissions(&mut self, user: &str, vhost: &str) -> bool {
-        self.permissions
+        let existed = self
+            .permissions
             .remove(&(user.to_string(), vhost.to_string()))
-            .is_some()
+            .is_some();
+        if existed {
+            self.journal.out(Output::Store(StoreOp::PermissionCleared {
+                user: user.to_string(),
+                vhost: vhost.to_string(),
+            }));
+        }
+        existed
     }
 
     pub fn permissions(&self) -> Vec<PermissionDef> {

@@ -188,6 +188,9 @@ impl Broker {
             let salt = (b.rng.next_u64() as u32).to_be_bytes();
             b.put_user(auth::user_def("guest", "guest", &["administrator"], salt));
             b.set_permissions(auth::full_permissions("guest", "/"));
+            // Built in, like RabbitMQ's first-boot defaults: not a change
+            // for the store to record.
+            b.journal.outputs.clear();
         }
         b
     }

@@ -8,7 +8,7 @@
 
 use bytes::BytesMut;
 use std::collections::{BTreeMap, HashMap};
-use warren_core::definitions::{BindingDef, ExchangeDef, QueueDef};
+use warren_core::definitions::{BindingDef, ExchangeDef, PermissionDef, QueueDef, UserDef};
 use warren_core::protocol::StoreOp;
 use warren_core::types::Message;
 
@@ -31,6 +31,13 @@ pub struct Index {
     pub queues: BTreeMap<Key, StoredQueue>,
     /// Keyed by everything that identifies a binding (arguments encoded).
     pub bindings: BTreeMap<Vec<u8>, BindingDef>,
+    /// Vhosts added (true) or deleted (false) since the store began; what
+    /// the config file says is applied first at start-up, then these.
+    pub vhosts: BTreeMap<String, bool>,
+    /// Users put (Some) or deleted (None), by name.
+    pub users: BTreeMap<String, Option<UserDef>>,
+    /// Permissions set (Some) or cleared (None), by (user, vhost).
+    pub permissions: BTreeMap<Key, Option<PermissionDef>>,
     next_order: u64,
     /// Body bytes of the stored messages, to judge when compaction pays.
     pub live_bytes: u64,
@@ -133,6 +140,36 @@ impl Index {
                     }
                 }
             }
+            StoreOp::VhostAdded { name } => {
+                self.vhosts.insert(name, true);
+            }
+            StoreOp::VhostDeleted { name } => {
+                // As in the broker: a vhost's permissions go with it.
+                for ((_, v), p) in self.permissions.iter_mut() {
+                    if *v == name {
+                        *p = None;
+                    }
+                }
+                self.vhosts.insert(name, false);
+            }
+            StoreOp::UserPut(u) => {
+                self.users.insert(u.name.clone(), Some(u));
+            }
+            StoreOp::UserDeleted { name } => {
+                for ((u, _), p) in self.permissions.iter_mut() {
+                    if *u == name {
+                        *p = None;
+                    }
+                }
+                self.users.insert(name, None);
+            }
+            StoreOp::PermissionSet(p) => {
+                self.permissions
+                    .insert((p.user.clone(), p.vhost.clone()), Some(p));
+            }
+            StoreOp::PermissionCleared { user, vhost } => {
+                self.permissions.insert((user, vhost), None);
+            }
             StoreOp::QueuePurged { vhost, queue } => {
                 if let Some(q) = self.queues.get_mut(&(vhost, queue)) {
                     let (bytes, count) = totals(q);
@@ -143,6 +180,31 @@ impl Index {
                 }
             }
         }
+    }
+
+    /// The access-control state as ops, for a snapshot: vhosts, then users,
+    /// then permissions, so replaying them cascades the same way.
+    pub fn access_ops(&self) -> Vec<StoreOp> {
+        let vhosts = self.vhosts.iter().map(|(name, present)| {
+            let name = name.clone();
+            if *present {
+                StoreOp::VhostAdded { name }
+            } else {
+                StoreOp::VhostDeleted { name }
+            }
+        });
+        let users = self.users.iter().map(|(name, u)| match u {
+            Some(u) => StoreOp::UserPut(u.clone()),
+            None => StoreOp::UserDeleted { name: name.clone() },
+        });
+        let permissions = self.permissions.iter().map(|((user, vhost), p)| match p {
+            Some(p) => StoreOp::PermissionSet(p.clone()),
+            None => StoreOp::PermissionCleared {
+                user: user.clone(),
+                vhost: vhost.clone(),
+            },
+        });
+        vhosts.chain(users).chain(permissions).collect()
     }
 
     fn forget_all(&mut self, q: &StoredQueue) {

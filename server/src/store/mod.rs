@@ -311,6 +311,9 @@ impl Store {
             write_op(&op, buf);
             w.write_all(buf)
         };
+        for op in self.index.access_ops() {
+            put(&mut w, op, &mut buf).map_err(fail)?;
+        }
         for x in self.index.exchanges.values() {
             put(&mut w, StoreOp::ExchangeDeclared(x.clone()), &mut buf).map_err(fail)?;
         }
@@ -387,10 +390,34 @@ fn replay_log(path: &Path, index: &mut Index) -> Result<u64, String> {
     Ok(size)
 }
 
-/// Puts recovered durable state into a fresh broker: topology first, then
-/// each queue's messages in their order. Recovered messages are not marked
-/// redelivered (the store does not record deliveries).
+/// Puts recovered durable state into a fresh broker: vhosts, users and
+/// permissions changed at run time (over what the config file set up), then
+/// topology, then each queue's messages in their order. Recovered messages
+/// are not marked redelivered (the store does not record deliveries).
 pub fn recover_into(index: &Index, broker: &mut Broker) -> (usize, usize) {
+    for (name, present) in &index.vhosts {
+        if *present {
+            broker.add_vhost(name);
+        } else {
+            broker.delete_vhost(0, name);
+        }
+    }
+    for (name, user) in &index.users {
+        match user {
+            Some(u) => broker.put_user(u.clone()),
+            None => {
+                broker.delete_user(name);
+            }
+        }
+    }
+    for ((user, vhost), p) in &index.permissions {
+        match p {
+            Some(p) => broker.set_permissions(p.clone()),
+            None => {
+                broker.clear_permissions(user, vhost);
+            }
+        }
+    }
     for x in index.exchanges.values() {
         if let Err(e) = broker.define_exchange(x) {
             eprintln!("warren: not recovering exchange '{}': {}", x.name, e.text);

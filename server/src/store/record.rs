@@ -12,7 +12,7 @@
 use crate::codec::{decode_table, encode_table};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::io::Read;
-use warren_core::definitions::{BindingDef, ExchangeDef, QueueDef};
+use warren_core::definitions::{BindingDef, ExchangeDef, PermissionDef, QueueDef, UserDef};
 use warren_core::protocol::StoreOp;
 use warren_core::types::{FieldTable, Message};
 
@@ -25,6 +25,12 @@ const BINDING_REMOVED: u8 = 6;
 const MESSAGE_ENQUEUED: u8 = 7;
 const MESSAGE_REMOVED: u8 = 8;
 const QUEUE_PURGED: u8 = 9;
+const VHOST_ADDED: u8 = 10;
+const VHOST_DELETED: u8 = 11;
+const USER_PUT: u8 = 12;
+const USER_DELETED: u8 = 13;
+const PERMISSION_SET: u8 = 14;
+const PERMISSION_CLEARED: u8 = 15;
 /// Closes a snapshot: a snapshot without it is incomplete.
 pub const END: u8 = 0xFF;
 
@@ -103,6 +109,39 @@ pub fn write_op(op: &StoreOp, out: &mut BytesMut) {
             out.put_u8(QUEUE_PURGED);
             put_str(out, vhost);
             put_str(out, queue);
+        }
+        StoreOp::VhostAdded { name } => {
+            out.put_u8(VHOST_ADDED);
+            put_str(out, name);
+        }
+        StoreOp::VhostDeleted { name } => {
+            out.put_u8(VHOST_DELETED);
+            put_str(out, name);
+        }
+        StoreOp::UserPut(u) => {
+            out.put_u8(USER_PUT);
+            put_str(out, &u.name);
+            put_str(out, &u.password_hash);
+            put_str(out, &u.hashing_algorithm);
+            out.put_u32(u32::try_from(u.tags.len()).unwrap_or(u32::MAX));
+            for t in &u.tags {
+                put_str(out, t);
+            }
+        }
+        StoreOp::UserDeleted { name } => {
+            out.put_u8(USER_DELETED);
+            put_str(out, name);
+        }
+        StoreOp::PermissionSet(p) => {
+            out.put_u8(PERMISSION_SET);
+            for part in [&p.user, &p.vhost, &p.configure, &p.write, &p.read] {
+                put_str(out, part);
+            }
+        }
+        StoreOp::PermissionCleared { user, vhost } => {
+            out.put_u8(PERMISSION_CLEARED);
+            put_str(out, user);
+            put_str(out, vhost);
         }
     }
     seal(out, start, body_at);
@@ -265,6 +304,36 @@ pub fn decode_op(kind: u8, payload: Bytes) -> Result<StoreOp, String> {
             queue: r.str()?,
             msg_id: r.u64()?,
         },
+        VHOST_ADDED => StoreOp::VhostAdded { name: r.str()? },
+        VHOST_DELETED => StoreOp::VhostDeleted { name: r.str()? },
+        USER_PUT => {
+            let name = r.str()?;
+            let password_hash = r.str()?;
+            let hashing_algorithm = r.str()?;
+            let n = r.u32()?;
+            let mut tags = Vec::new();
+            for _ in 0..n {
+                tags.push(r.str()?);
+            }
+            StoreOp::UserPut(UserDef {
+                name,
+                password_hash,
+                hashing_algorithm,
+                tags,
+            })
+        }
+        USER_DELETED => StoreOp::UserDeleted { name: r.str()? },
+        PERMISSION_SET => StoreOp::PermissionSet(PermissionDef {
+            user: r.str()?,
+            vhost: r.str()?,
+            configure: r.str()?,
+            write: r.str()?,
+            read: r.str()?,
+        }),
+        PERMISSION_CLEARED => StoreOp::PermissionCleared {
+            user: r.str()?,
+            vhost: r.str()?,
+        },
         QUEUE_PURGED => StoreOp::QueuePurged {
             vhost: r.str()?,
             queue: r.str()?,
@@ -420,6 +489,32 @@ mod tests {
         round_trip(StoreOp::QueuePurged {
             vhost: "/".into(),
             queue: "q".into(),
+        });
+    }
+
+    #[test]
+    fn access_control_ops_round_trip() {
+        round_trip(StoreOp::VhostAdded { name: "v1".into() });
+        round_trip(StoreOp::VhostDeleted { name: "v1".into() });
+        round_trip(StoreOp::UserPut(UserDef {
+            name: "alice".into(),
+            password_hash: "aGFzaA==".into(),
+            hashing_algorithm: "rabbit_password_hashing_sha256".into(),
+            tags: vec!["management".into(), "monitoring".into()],
+        }));
+        round_trip(StoreOp::UserDeleted {
+            name: "alice".into(),
+        });
+        round_trip(StoreOp::PermissionSet(PermissionDef {
+            user: "alice".into(),
+            vhost: "v1".into(),
+            configure: "^alice-.*".into(),
+            write: ".*".into(),
+            read: "".into(),
+        }));
+        round_trip(StoreOp::PermissionCleared {
+            user: "alice".into(),
+            vhost: "v1".into(),
         });
     }
 
