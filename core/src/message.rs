@@ -196,6 +196,13 @@ impl Message {
         scan_properties(self.encoded_properties()).delivery_mode == Some(2)
     }
 
+    /// The `priority` property (0 when absent), for priority queues.
+    pub fn priority(&self) -> u8 {
+        scan_properties(self.encoded_properties())
+            .priority
+            .unwrap_or(0)
+    }
+
     /// The message's own TTL in milliseconds (its `expiration` property),
     /// if it has a valid one.
     pub fn own_ttl(&self) -> Option<Millis> {

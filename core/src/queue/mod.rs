@@ -46,6 +46,9 @@ pub struct QueueArgs {
     pub dead_letter_exchange: Option<String>,
     pub dead_letter_routing_key: Option<String>,
     pub delivery_limit: Option<u64>,
+    /// `x-max-priority` (classic queues): messages of higher `priority`
+    /// (clamped to this) go first; 0 means no priorities.
+    pub max_priority: u8,
 }
 
 /// The arguments a classic queue accepts, in the order RabbitMQ 3.10 compares
@@ -204,14 +207,11 @@ impl QueueArgs {
         let max_length_bytes = non_negative("x-max-length-bytes")?;
         non_negative("x-max-in-memory-length")?;
         non_negative("x-max-in-memory-bytes")?;
-        if let Some(p) = non_negative("x-max-priority")? {
-            if p > 255 {
-                return Err(invalid(
-                    "x-max-priority",
-                    format!("{{max_value_exceeded,{p}}}"),
-                ));
-            }
-        }
+        let max_priority = match non_negative("x-max-priority")? {
+            Some(p) => u8::try_from(p)
+                .map_err(|_| invalid("x-max-priority", format!("{{max_value_exceeded,{p}}}")))?,
+            None => 0,
+        };
         let overflow = match text("x-overflow")?.as_deref() {
             None | Some("drop-head") => Overflow::DropHead,
             Some("reject-publish") => Overflow::RejectPublish,
@@ -280,6 +280,7 @@ impl QueueArgs {
             dead_letter_exchange: dlx,
             dead_letter_routing_key: dlrk,
             delivery_limit,
+            max_priority,
         })
     }
 }
@@ -386,6 +387,7 @@ impl Queue {
         args: QueueArgs,
         now: Millis,
     ) -> Queue {
+        let max_priority = args.max_priority;
         Queue {
             name: name.into(),
             durable,
@@ -393,7 +395,7 @@ impl Queue {
             auto_delete,
             arguments,
             args,
-            ready: ReadyList::default(),
+            ready: ReadyList::with_max_priority(max_priority),
             unacked: 0,
             active: VecDeque::new(),
             blocked: Vec::new(),

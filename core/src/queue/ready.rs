@@ -8,6 +8,10 @@
 //! table keyed by position, which is empty while nothing was returned. The
 //! deque grows by a quarter rather than doubling, and gives memory back when
 //! it drains, so its unused capacity stays a small share of what it holds.
+//!
+//! A priority queue (`x-max-priority`) has one deque per priority level and
+//! serves the highest non-empty level first, FIFO within a level, as
+//! RabbitMQ's priority queues do; every other queue has one level.
 
 use super::Entry;
 use crate::message::Message;
@@ -28,23 +32,41 @@ struct Returned {
 }
 
 /// Ready messages in delivery order, with their body bytes counted.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ReadyList {
-    slots: VecDeque<Slot>,
+    /// Index = priority level; one level unless the queue has priorities.
+    levels: Vec<VecDeque<Slot>>,
     returned: HashMap<u64, Returned>,
+    len: usize,
     bytes: usize,
+}
+
+impl Default for ReadyList {
+    fn default() -> Self {
+        ReadyList::with_max_priority(0)
+    }
 }
 
 /// Smallest growth step, so small queues do not reallocate on every push.
 const MIN_GROWTH: usize = 16;
 
 impl ReadyList {
+    /// A list for a queue whose `x-max-priority` is `max` (0: no priorities).
+    pub fn with_max_priority(max: u8) -> ReadyList {
+        ReadyList {
+            levels: vec![VecDeque::new(); usize::from(max) + 1],
+            returned: HashMap::new(),
+            len: 0,
+            bytes: 0,
+        }
+    }
+
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.len == 0
     }
 
     /// Body bytes of the ready messages (for `x-max-length-bytes`).
@@ -52,64 +74,108 @@ impl ReadyList {
         self.bytes
     }
 
-    /// The message at the head, if any.
+    /// The message at the head (of the highest non-empty level), if any.
     pub fn front(&self) -> Option<&Message> {
-        self.slots.front().map(|s| &s.message)
+        self.head_level()
+            .and_then(|l| self.levels.get(l))
+            .and_then(|d| d.front())
+            .map(|s| &s.message)
     }
 
     pub fn push_back(&mut self, e: Entry) {
-        self.make_room();
+        let l = self.level_of(&e.message);
         let slot = self.store(e);
-        self.slots.push_back(slot);
+        Self::make_room(&mut self.levels[l]);
+        self.levels[l].push_back(slot);
     }
 
-    /// Inserts at index `at` (clamped to the length).
+    /// Inserts at index `at` of the message's level (clamped to its length).
     pub fn insert(&mut self, at: usize, e: Entry) {
-        self.make_room();
+        let l = self.level_of(&e.message);
         let slot = self.store(e);
-        self.slots.insert(at.min(self.slots.len()), slot);
+        let level = &mut self.levels[l];
+        Self::make_room(level);
+        level.insert(at.min(level.len()), slot);
     }
 
     /// Inserts at the place its `seq` says (a classic queue's requeue): after
-    /// every message with a lower position.
+    /// every message of its level with a lower position.
     pub fn insert_in_order(&mut self, e: Entry) {
-        let at = self.slots.partition_point(|s| s.seq < e.seq);
+        let l = self.level_of(&e.message);
+        let at = self.levels[l].partition_point(|s| s.seq < e.seq);
         self.insert(at, e);
     }
 
     pub fn pop_front(&mut self) -> Option<Entry> {
-        let slot = self.slots.pop_front()?;
-        self.give_back_room();
+        let l = self.head_level()?;
+        let level = &mut self.levels[l];
+        let slot = level.pop_front()?;
+        Self::give_back_room(level);
+        if self.returned.is_empty() && self.returned.capacity() > 64 {
+            self.returned.shrink_to_fit();
+        }
         Some(self.load(slot))
     }
 
     /// Every ready message, head first, as entries (copies: for inspection).
     pub fn iter(&self) -> impl Iterator<Item = Entry> + '_ {
-        self.slots.iter().map(|s| self.entry_of(s))
+        self.levels
+            .iter()
+            .rev()
+            .flat_map(|l| l.iter())
+            .map(|s| self.entry_of(s))
     }
 
     /// Keeps only the messages `keep` says yes to.
     pub fn retain(&mut self, mut keep: impl FnMut(&Message) -> bool) {
         let mut dropped = Vec::new();
-        self.slots.retain(|s| {
-            let k = keep(&s.message);
-            if !k {
-                dropped.push(s.seq);
-            }
-            k
-        });
+        for level in &mut self.levels {
+            level.retain(|s| {
+                let k = keep(&s.message);
+                if !k {
+                    dropped.push(s.seq);
+                }
+                k
+            });
+            Self::give_back_room(level);
+        }
         for seq in dropped {
             self.returned.remove(&seq);
         }
-        self.bytes = self.slots.iter().map(|s| s.message.body_size()).sum();
-        self.give_back_room();
+        self.len = self.levels.iter().map(VecDeque::len).sum();
+        self.bytes = self
+            .levels
+            .iter()
+            .flat_map(|l| l.iter())
+            .map(|s| s.message.body_size())
+            .sum();
     }
 
     pub fn clear(&mut self) {
-        *self = ReadyList::default();
+        *self = ReadyList::with_max_priority(self.max_priority());
+    }
+
+    fn max_priority(&self) -> u8 {
+        u8::try_from(self.levels.len().saturating_sub(1)).unwrap_or(u8::MAX)
+    }
+
+    /// The level a message goes to: its `priority`, clamped to the queue's
+    /// maximum (RabbitMQ treats a higher one as the maximum).
+    fn level_of(&self, m: &Message) -> usize {
+        match self.levels.len() {
+            1 => 0,
+            n => usize::from(m.priority()).min(n - 1),
+        }
+    }
+
+    fn head_level(&self) -> Option<usize> {
+        (0..self.levels.len())
+            .rev()
+            .find(|&l| !self.levels[l].is_empty())
     }
 
     fn store(&mut self, e: Entry) -> Slot {
+        self.len += 1;
         self.bytes += e.message.body_size();
         if e.redelivered || e.delivery_count > 0 {
             self.returned.insert(
@@ -127,6 +193,7 @@ impl ReadyList {
     }
 
     fn load(&mut self, slot: Slot) -> Entry {
+        self.len -= 1;
         self.bytes -= slot.message.body_size();
         let r = if self.returned.is_empty() {
             None
@@ -153,22 +220,19 @@ impl ReadyList {
 
     /// Grows by a quarter when full (amortized O(1) like doubling, with at
     /// most a quarter of the capacity unused).
-    fn make_room(&mut self) {
-        let (len, cap) = (self.slots.len(), self.slots.capacity());
+    fn make_room(level: &mut VecDeque<Slot>) {
+        let (len, cap) = (level.len(), level.capacity());
         if len == cap {
-            self.slots.reserve_exact((len / 4).max(MIN_GROWTH));
+            level.reserve_exact((len / 4).max(MIN_GROWTH));
         }
     }
 
     /// Shrinks once three quarters of the capacity are unused, to twice what
     /// is held (so a queue at a steady size does not shrink and grow again).
-    fn give_back_room(&mut self) {
-        let (len, cap) = (self.slots.len(), self.slots.capacity());
+    fn give_back_room(level: &mut VecDeque<Slot>) {
+        let (len, cap) = (level.len(), level.capacity());
         if cap > 4 * MIN_GROWTH && len < cap / 4 {
-            self.slots.shrink_to(2 * len);
-        }
-        if self.returned.is_empty() && self.returned.capacity() > 64 {
-            self.returned.shrink_to_fit();
+            level.shrink_to(2 * len);
         }
     }
 }
@@ -225,7 +289,7 @@ mod tests {
         let mut r = ReadyList::default();
         for s in 0..100_000 {
             r.push_back(entry(s));
-            let (len, cap) = (r.slots.len(), r.slots.capacity());
+            let (len, cap) = (r.levels[0].len(), r.levels[0].capacity());
             assert!(
                 cap <= len + (len / 4).max(MIN_GROWTH),
                 "len {len} cap {cap}"
@@ -235,10 +299,63 @@ mod tests {
             r.pop_front();
         }
         assert!(
-            r.slots.capacity() <= 4 * MIN_GROWTH,
+            r.levels[0].capacity() <= 4 * MIN_GROWTH,
             "{}",
-            r.slots.capacity()
+            r.levels[0].capacity()
         );
+    }
+
+    fn with_priority(seq: u64, priority: Option<u8>) -> Entry {
+        let props = BasicProperties {
+            priority,
+            ..BasicProperties::default()
+        };
+        Entry::new(Message::new(seq, 0, "", "q", &props, b"x"), seq)
+    }
+
+    #[test]
+    fn priorities_go_first_fifo_within_a_level_and_clamp_to_the_maximum() {
+        let mut r = ReadyList::with_max_priority(10);
+        for (seq, p) in [
+            (0, Some(1)),
+            (1, Some(5)),
+            (2, Some(9)),
+            (3, None),
+            (4, Some(5)),
+            (5, Some(20)),
+        ] {
+            r.push_back(with_priority(seq, p));
+        }
+        let order: Vec<u64> = r.iter().map(|e| e.seq).collect();
+        assert_eq!(order, vec![5, 2, 1, 4, 0, 3]);
+        assert_eq!(r.front().map(Message::id), Some(5));
+        let first = r.pop_front().expect("head");
+        let second = r.pop_front().expect("next");
+        assert_eq!((first.seq, second.seq), (5, 2));
+        // A requeue goes back to its place in its level.
+        r.insert_in_order(second);
+        r.insert_in_order(first);
+        let order: Vec<u64> = r.iter().map(|e| e.seq).collect();
+        assert_eq!(order, vec![5, 2, 1, 4, 0, 3]);
+        assert_eq!(r.len(), 6);
+        r.clear();
+        assert!(r.is_empty());
+        r.push_back(with_priority(9, Some(3)));
+        r.push_back(with_priority(10, Some(7)));
+        assert_eq!(
+            r.pop_front().map(|e| e.seq),
+            Some(10),
+            "still a priority list"
+        );
+    }
+
+    #[test]
+    fn without_max_priority_the_priority_property_is_ignored() {
+        let mut r = ReadyList::default();
+        r.push_back(with_priority(0, Some(1)));
+        r.push_back(with_priority(1, Some(9)));
+        let order: Vec<u64> = r.iter().map(|e| e.seq).collect();
+        assert_eq!(order, vec![0, 1]);
     }
 
     #[test]

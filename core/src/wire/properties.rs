@@ -110,15 +110,16 @@ fn parse(data: Bytes) -> Result<BasicProperties, ParseError> {
     Ok(p)
 }
 
-/// The two properties the broker looks at on every queued message, read
+/// The properties the broker looks at on queued messages, read
 /// from the encoded form without decoding (or allocating) anything else.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Scan<'a> {
     pub delivery_mode: Option<u8>,
+    pub priority: Option<u8>,
     pub expiration: Option<&'a str>,
 }
 
-/// Skips to `delivery_mode` and `expiration`. Bytes that do not parse give
+/// Skips to `delivery_mode`, `priority` and `expiration`. Bytes that do not parse give
 /// what was found so far (messages in the broker always parse: see
 /// `Message::from_encoded`).
 pub fn scan_properties(data: &[u8]) -> Scan<'_> {
@@ -127,7 +128,7 @@ pub fn scan_properties(data: &[u8]) -> Scan<'_> {
         return scan;
     };
     let flags = u16::from_be_bytes([hi, lo]);
-    if flags & (DELIVERY_MODE | EXPIRATION) == 0 {
+    if flags & (DELIVERY_MODE | PRIORITY | EXPIRATION) == 0 {
         return scan;
     }
     let mut at = 2;
@@ -154,6 +155,7 @@ pub fn scan_properties(data: &[u8]) -> Scan<'_> {
         at += 1;
     }
     if has(PRIORITY) {
+        scan.priority = data.get(at).copied();
         at += 1;
     }
     for flag in [CORRELATION_ID, REPLY_TO] {
@@ -260,6 +262,9 @@ mod tests {
         };
         let full = all_set();
         assert_eq!(scan_of(&full), (Some(2), Some("60000".into())));
+        let mut buf = BytesMut::new();
+        encode_properties(&full, &mut buf);
+        assert_eq!(scan_properties(&buf).priority, Some(9));
         assert_eq!(scan_of(&BasicProperties::default()), (None, None));
         let only_ttl = BasicProperties {
             reply_to: Some("r".into()),
