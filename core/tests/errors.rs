@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use warren_core::{Command, Output, ReplyCode};
+use warren_core::{Command, FieldValue, Output, ReplyCode};
 
 fn close_of(out: &[Output]) -> (bool, u16, String, u16, u16) {
     out.iter()
@@ -53,6 +53,12 @@ fn channel_errors_close_only_the_channel() {
             406,
             "PRECONDITION_FAILED - unknown delivery tag 9",
             (60, 80),
+        ),
+        (
+            consume("q", "").priority(FieldValue::str("abc")).into(),
+            406,
+            "PRECONDITION_FAILED - invalid arg 'x-priority' for queue 'q' in vhost '/': \"expected integer, got longstr\"",
+            (60, 20),
         ),
         (
             consume("nope", "").into(),

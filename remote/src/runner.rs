@@ -1254,6 +1254,7 @@ impl<'a> Runner<'a> {
                 on_message,
                 requeue,
                 reply,
+                priority,
             } => {
                 let plan = Plan {
                     queue: self.real(queue),
@@ -1264,7 +1265,8 @@ impl<'a> Runner<'a> {
                     reply: *reply,
                     rpc_replies: false,
                 };
-                self.consume(ci, &ch, plan, tag, *exclusive).await
+                self.consume(ci, &ch, plan, tag, *exclusive, *priority)
+                    .await
             }
             Action::Cancel { tag } => {
                 let tag = self.resolve(tag);
@@ -1406,6 +1408,7 @@ impl<'a> Runner<'a> {
         plan: Plan,
         tag: &str,
         exclusive: bool,
+        priority: Option<i32>,
     ) -> AmqpResult<()> {
         if short(&plan.queue).is_err() || short(tag).is_err() {
             return Err(amqprs::error::Error::ChannelUseError(
@@ -1416,6 +1419,16 @@ impl<'a> Runner<'a> {
         let mut a = BasicConsumeArguments::new(&plan.queue, tag);
         a.no_ack = plan.auto_ack;
         a.exclusive = exclusive;
+        if let Some(p) = priority {
+            let mut args = amqprs::FieldTable::new();
+            args.insert(
+                "x-priority"
+                    .try_into()
+                    .map_err(|_| amqprs::error::Error::ChannelUseError("x-priority".into()))?,
+                amqprs::FieldValue::I(p),
+            );
+            a.arguments = args;
+        }
         let recorder = Recorder {
             client: c.spec.name.clone(),
             shared: self.shared.clone(),
@@ -1466,7 +1479,7 @@ impl<'a> Runner<'a> {
                 reply: None,
                 rpc_replies: true,
             };
-            self.consume(ci, ch, plan, "", false).await?;
+            self.consume(ci, ch, plan, "", false, None).await?;
             self.clients[ci].rpc_queue = Some(q);
         }
         let c = &mut self.clients[ci];

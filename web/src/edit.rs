@@ -114,6 +114,7 @@ pub fn add_consumer(s: &mut Scenario) -> NodeId {
             on_message: OnMessage::Ack,
             requeue: false,
             reply: None,
+            priority: None,
         },
     ));
     NodeId::Client(name)
@@ -676,15 +677,16 @@ pub fn set_consumer(s: &mut Scenario, client: &str, c: &Consumer) -> Result<(), 
             "the consumer subscribes at {at} ms; it can crash only after that"
         ));
     }
-    let (tag, exclusive, reply) =
+    let (tag, exclusive, reply, priority) =
         match position_of(s, client, is_consume).map(|i| &s.script[i].action) {
             Some(Action::Consume {
                 tag,
                 exclusive,
                 reply,
+                priority,
                 ..
-            }) => (tag.clone(), *exclusive, *reply),
-            _ => (String::new(), false, None),
+            }) => (tag.clone(), *exclusive, *reply, *priority),
+            _ => (String::new(), false, None, None),
         };
     let consume = step(
         client,
@@ -698,6 +700,7 @@ pub fn set_consumer(s: &mut Scenario, client: &str, c: &Consumer) -> Result<(), 
             on_message: c.on_message,
             requeue: c.requeue,
             reply,
+            priority,
         },
     );
     match position_of(s, client, is_consume) {

@@ -35,6 +35,7 @@ pub fn work_queue() -> Scenario {
                     on_message: OnMessage::Ack,
                     requeue: false,
                     reply: None,
+                    priority: None,
                 },
             },
         ]

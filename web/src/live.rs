@@ -854,6 +854,7 @@ impl World {
                     on_message: Default::default(),
                     requeue: false,
                     reply: None,
+                    priority: None,
                 },
             );
         }

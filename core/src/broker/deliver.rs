@@ -9,7 +9,7 @@ use crate::error::{AmqpError, ReplyCode};
 use crate::events::EventKind;
 use crate::protocol::{ChannelId, ConnId, Millis, Output, Reply};
 use crate::queue::{ConsumerRef, Entry, Queue, QueueType};
-use crate::types::{FieldValue, Message};
+use crate::types::{FieldTable, FieldValue, Message};
 use std::sync::Arc;
 
 /// What a client said about a delivery.
@@ -50,6 +50,21 @@ fn as_delivered(kind: QueueType, e: &Entry, get: bool) -> Message {
     }
 }
 
+/// basic.consume's `x-priority`: any integer type; anything else is refused
+/// as RabbitMQ refuses it.
+fn consumer_priority(args: &FieldTable, queue: &str, vhost: &str) -> Result<i32, AmqpError> {
+    match args.get("x-priority") {
+        None => Ok(0),
+        Some(v) => match v.as_i64() {
+            Some(n) => Ok(n.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32),
+            None => Err(AmqpError::precondition(format_args!(
+                "invalid arg 'x-priority' for queue '{queue}' in vhost '{vhost}': \"expected integer, got {}\"",
+                v.type_name()
+            ))),
+        },
+    }
+}
+
 fn unknown_tag(tag: u64) -> AmqpError {
     AmqpError::precondition(format_args!("unknown delivery tag {tag}"))
 }
@@ -62,9 +77,8 @@ impl Broker {
         ch: ChannelId,
         queue: &str,
         tag: String,
-        no_ack: bool,
-        exclusive: bool,
-        nowait: bool,
+        (no_ack, exclusive, nowait): (bool, bool, bool),
+        arguments: &FieldTable,
     ) -> Result<(), AmqpError> {
         if queue == super::reply_to::PSEUDO_QUEUE {
             return self.reply_to_consume(conn, ch, tag, no_ack, nowait);
@@ -93,6 +107,7 @@ impl Broker {
                 format_args!("queue '{queue}' in vhost '{vhost}' does not support global qos"),
             ));
         }
+        let priority = consumer_priority(arguments, &queue, &vhost)?;
         let (qname, in_use) = (
             q.name.clone(),
             q.exclusive_consumer || (exclusive && q.consumer_count() > 0),
@@ -123,10 +138,11 @@ impl Broker {
             .get_mut(&vhost)
             .and_then(|v| v.queues.get_mut(&qname))
         {
-            q.active.push_back(ConsumerRef {
+            q.rejoin(ConsumerRef {
                 conn,
                 channel: ch,
                 tag: tag.clone(),
+                priority,
             });
             q.had_consumer = true;
             q.exclusive_consumer |= exclusive;
@@ -191,11 +207,7 @@ impl Broker {
         else {
             return;
         };
-        q.remove_consumer(&ConsumerRef {
-            conn,
-            channel: ch,
-            tag: tag.clone(),
-        });
+        q.remove_consumer(conn, ch, &tag);
         if consumer.exclusive {
             q.exclusive_consumer = false;
         }
@@ -339,7 +351,7 @@ impl Broker {
                         },
                     );
                 }
-                q.active.push_back(c);
+                q.rejoin(c);
                 delivered = true;
                 break;
             }
@@ -589,7 +601,7 @@ impl Broker {
                         .is_some_and(|cons| chan.can_send(cons));
                 if free {
                     let r = q.blocked.remove(i);
-                    q.active.push_back(r);
+                    q.rejoin(r);
                 } else {
                     i += 1;
                 }

@@ -381,8 +381,16 @@ impl Broker {
                 no_ack,
                 exclusive,
                 nowait,
+                arguments,
                 ..
-            } => self.basic_consume(conn, ch, &queue, consumer_tag, no_ack, exclusive, nowait),
+            } => self.basic_consume(
+                conn,
+                ch,
+                &queue,
+                consumer_tag,
+                (no_ack, exclusive, nowait),
+                &arguments,
+            ),
             Command::BasicCancel {
                 consumer_tag,
                 nowait,

@@ -346,6 +346,16 @@ pub struct ConsumerRef {
     pub conn: ConnId,
     pub channel: ChannelId,
     pub tag: Arc<str>,
+    /// `x-priority` of basic.consume (default 0): messages go to the
+    /// highest-priority consumers that can take them, in turn among equals.
+    pub priority: i32,
+}
+
+impl ConsumerRef {
+    /// The same consumer (a tag is unique on its channel).
+    pub fn is(&self, conn: ConnId, channel: ChannelId, tag: &str) -> bool {
+        self.conn == conn && self.channel == channel && *self.tag == *tag
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -498,11 +508,18 @@ impl Queue {
         self.ready.front().and_then(|m| self.expiry_of(m))
     }
 
-    pub fn remove_consumer(&mut self, c: &ConsumerRef) -> bool {
+    pub fn remove_consumer(&mut self, conn: ConnId, channel: ChannelId, tag: &str) -> bool {
         let before = self.consumer_count();
-        self.active.retain(|x| x != c);
-        self.blocked.retain(|x| x != c);
+        self.active.retain(|x| !x.is(conn, channel, tag));
+        self.blocked.retain(|x| !x.is(conn, channel, tag));
         before != self.consumer_count()
+    }
+
+    /// Puts a consumer (back) in the ring: after every consumer of its
+    /// priority or higher, so equals take turns and higher ones go first.
+    pub fn rejoin(&mut self, c: ConsumerRef) {
+        let at = self.active.partition_point(|x| x.priority >= c.priority);
+        self.active.insert(at, c);
     }
 
     /// Compares a redeclaration's arguments with the queue's, as RabbitMQ does.

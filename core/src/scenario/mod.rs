@@ -297,6 +297,9 @@ pub enum Action {
         /// Act as an RPC server: publish a reply to `reply_to` with the request's `correlation_id`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply: Option<ReplyWith>,
+        /// Consumer priority (basic.consume's `x-priority` argument).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<i32>,
     },
     Cancel {
         tag: String,

@@ -551,7 +551,12 @@ impl Simulation {
                 on_message,
                 requeue,
                 reply,
+                priority,
             } => {
+                let mut arguments = FieldTable::new();
+                if let Some(p) = priority {
+                    arguments.insert("x-priority", crate::types::FieldValue::I32(*p));
+                }
                 self.clients[ci].next_plan = Some(ConsumerPlan {
                     queue: r(queue),
                     auto_ack: *auto_ack,
@@ -568,7 +573,7 @@ impl Simulation {
                     no_ack: *auto_ack,
                     exclusive: *exclusive,
                     nowait: false,
-                    arguments: FieldTable::new(),
+                    arguments,
                 }
             }
             Action::Cancel { tag } => Command::BasicCancel {

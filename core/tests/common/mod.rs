@@ -692,6 +692,14 @@ impl Consume {
         }
         self
     }
+
+    /// basic.consume's `x-priority` argument, any field value.
+    pub fn priority(mut self, value: FieldValue) -> Self {
+        if let Command::BasicConsume { arguments, .. } = &mut self.0 {
+            arguments.insert("x-priority", value);
+        }
+        self
+    }
 }
 
 impl From<Consume> for Command {
