@@ -351,6 +351,13 @@ pub enum StoreOp {
         msg_id: u64,
         message: Message,
     },
+    /// A stored message went to a consumer for the first time (it comes back
+    /// redelivered after a restart).
+    MessageDelivered {
+        vhost: String,
+        queue: String,
+        msg_id: u64,
+    },
     /// A persistent message left a durable queue (acked, expired, dropped, purged).
     MessageRemoved {
         vhost: String,

@@ -132,3 +132,71 @@ async fn restart_is_fast_with_many_stored_messages() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "restart took {took:?}");
 }
+
+/// Drains `queue` with basic.get (no-ack): (body, redelivered) in order.
+async fn drain_flags(ch: &amqprs::channel::Channel, queue: &str) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    loop {
+        let mut args = amqprs::channel::BasicGetArguments::new(queue);
+        args.no_ack(true);
+        match ch.basic_get(args.finish()).await.expect("basic.get") {
+            Some((ok, _, body)) => out.push((
+                String::from_utf8_lossy(&body).into_owned(),
+                ok.redelivered(),
+            )),
+            None => return out,
+        }
+    }
+}
+
+/// As RabbitMQ 3.10 does (asked with stop_app/start_app): a stored message
+/// that was out with a consumer when the broker went down comes back marked
+/// redelivered; one never delivered does not. Classic and quorum alike, after
+/// a clean stop and after kill -9.
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_out_with_a_consumer_come_back_redelivered() {
+    let mut s = Server::start();
+    for crash in [false, true] {
+        let conn = connect(s.port).await;
+        let ch = channel(&conn).await;
+        let confirms = Confirms::enable(&ch).await;
+        for (q, args) in [
+            ("rd-classic", amqprs::FieldTable::new()),
+            ("rd-quorum", quorum_args()),
+        ] {
+            let mut d = QueueDeclareArguments::durable_client_named(q);
+            d.arguments(args);
+            ch.queue_declare(d.finish()).await.expect("declare");
+            for i in 0..3 {
+                publish(&ch, "", q, format!("m{i}").as_bytes(), persistent()).await;
+            }
+        }
+        confirms.wait(6).await;
+        // A consumer takes the first message of each queue and holds it.
+        let holder = channel(&conn).await;
+        for q in ["rd-classic", "rd-quorum"] {
+            let mut args = amqprs::channel::BasicGetArguments::new(q);
+            args.no_ack(false);
+            let got = holder.basic_get(args.finish()).await.expect("get");
+            assert!(got.is_some_and(|(_, _, b)| b == b"m0"));
+        }
+        // Let the store write the delivery before the broker goes down.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if crash {
+            s.kill();
+        } else {
+            s.stop();
+        }
+        s.restart();
+        let conn = connect(s.port).await;
+        let ch = channel(&conn).await;
+        let expected = vec![
+            ("m0".to_string(), true),
+            ("m1".to_string(), false),
+            ("m2".to_string(), false),
+        ];
+        for q in ["rd-classic", "rd-quorum"] {
+            assert_eq!(drain_flags(&ch, q).await, expected, "{q}, crash {crash}");
+        }
+    }
+}

@@ -65,6 +65,17 @@ fn consumer_priority(args: &FieldTable, queue: &str, vhost: &str) -> Result<i32,
     }
 }
 
+/// The store records a stored message's first delivery, so a message that
+/// was out with a consumer comes back marked redelivered after a restart, as
+/// RabbitMQ's queue index does.
+fn delivered_op(vhost: &str, queue: &str, entry: &Entry) -> crate::protocol::StoreOp {
+    crate::protocol::StoreOp::MessageDelivered {
+        vhost: vhost.to_string(),
+        queue: queue.to_string(),
+        msg_id: entry.msg_id(),
+    }
+}
+
 fn unknown_tag(tag: u64) -> AmqpError {
     AmqpError::precondition(format_args!("unknown delivery tag {tag}"))
 }
@@ -337,6 +348,10 @@ impl Broker {
                             }));
                     }
                 } else {
+                    if !entry.redelivered && super::stored(q, &entry.message) {
+                        self.journal
+                            .out(Output::Store(delivered_op(vhost, queue, &entry)));
+                    }
                     if let Some(cons) = chan.consumers.get_mut(&c.tag) {
                         cons.unacked += 1;
                     }
@@ -408,6 +423,11 @@ impl Broker {
         if no_ack {
             self.forget_stored(&vhost, &qname, kept, &entry);
         } else {
+            if kept && !redelivered {
+                self.journal
+                    .out(Output::Store(delivered_op(&vhost, &qname, &entry)));
+            }
+            let chan = self.channel_mut(conn, ch)?;
             chan.unacked.insert(
                 tag,
                 Unacked {

@@ -7,7 +7,7 @@
 //! queues, so keeping them here costs an index entry, not a copy of the body.
 
 use bytes::BytesMut;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use warren_core::definitions::{BindingDef, ExchangeDef, PermissionDef, QueueDef, UserDef};
 use warren_core::protocol::StoreOp;
 use warren_core::types::Message;
@@ -23,6 +23,8 @@ pub struct StoredQueue {
     pub messages: BTreeMap<u64, (u64, Message)>,
     /// msg_id → arrival order, to find a message being removed.
     by_id: HashMap<u64, u64>,
+    /// Messages that went to a consumer: they come back redelivered.
+    pub delivered: HashSet<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +89,7 @@ impl Index {
                                 def: q,
                                 messages: BTreeMap::new(),
                                 by_id: HashMap::new(),
+                                delivered: HashSet::new(),
                             },
                         );
                     }
@@ -125,6 +128,17 @@ impl Index {
                 q.by_id.insert(msg_id, order);
                 q.messages.insert(order, (msg_id, message));
             }
+            StoreOp::MessageDelivered {
+                vhost,
+                queue,
+                msg_id,
+            } => {
+                if let Some(q) = self.queues.get_mut(&(vhost, queue)) {
+                    if q.by_id.contains_key(&msg_id) {
+                        q.delivered.insert(msg_id);
+                    }
+                }
+            }
             StoreOp::MessageRemoved {
                 vhost,
                 queue,
@@ -133,6 +147,7 @@ impl Index {
                 let Some(q) = self.queues.get_mut(&(vhost, queue)) else {
                     return;
                 };
+                q.delivered.remove(&msg_id);
                 if let Some(order) = q.by_id.remove(&msg_id) {
                     if let Some((_, m)) = q.messages.remove(&order) {
                         self.live_bytes -= m.body_size() as u64;
@@ -177,6 +192,7 @@ impl Index {
                     self.live_messages -= count;
                     q.messages.clear();
                     q.by_id.clear();
+                    q.delivered.clear();
                 }
             }
         }

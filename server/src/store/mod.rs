@@ -332,6 +332,14 @@ impl Store {
                     message: message.clone(),
                 };
                 put(&mut w, op, &mut buf).map_err(fail)?;
+                if q.delivered.contains(msg_id) {
+                    let op = StoreOp::MessageDelivered {
+                        vhost: q.def.vhost.clone(),
+                        queue: q.def.name.clone(),
+                        msg_id: *msg_id,
+                    };
+                    put(&mut w, op, &mut buf).map_err(fail)?;
+                }
             }
         }
         buf.clear();
@@ -392,8 +400,8 @@ fn replay_log(path: &Path, index: &mut Index) -> Result<u64, String> {
 
 /// Puts recovered durable state into a fresh broker: vhosts, users and
 /// permissions changed at run time (over what the config file set up), then
-/// topology, then each queue's messages in their order. Recovered messages
-/// are not marked redelivered (the store does not record deliveries).
+/// topology, then each queue's messages in their order. A message that had
+/// gone to a consumer comes back marked redelivered, as in RabbitMQ.
 pub fn recover_into(index: &Index, broker: &mut Broker) -> (usize, usize) {
     for (name, present) in &index.vhosts {
         if *present {
@@ -438,8 +446,9 @@ pub fn recover_into(index: &Index, broker: &mut Broker) -> (usize, usize) {
     }
     let mut messages = 0;
     for q in index.queues.values() {
-        for (_, m) in q.messages.values() {
-            broker.recover_message(&q.def.vhost, &q.def.name, m.clone(), false);
+        for (msg_id, m) in q.messages.values() {
+            let delivered = q.delivered.contains(msg_id);
+            broker.recover_message(&q.def.vhost, &q.def.name, m.clone(), delivered);
             messages += 1;
         }
     }

@@ -31,6 +31,7 @@ const USER_PUT: u8 = 12;
 const USER_DELETED: u8 = 13;
 const PERMISSION_SET: u8 = 14;
 const PERMISSION_CLEARED: u8 = 15;
+const MESSAGE_DELIVERED: u8 = 16;
 /// Closes a snapshot: a snapshot without it is incomplete.
 pub const END: u8 = 0xFF;
 
@@ -94,6 +95,16 @@ pub fn write_op(op: &StoreOp, out: &mut BytesMut) {
             put_str(out, message.routing_key());
             put_bytes(out, message.encoded_properties());
             put_bytes(out, message.body());
+        }
+        StoreOp::MessageDelivered {
+            vhost,
+            queue,
+            msg_id,
+        } => {
+            out.put_u8(MESSAGE_DELIVERED);
+            put_str(out, vhost);
+            put_str(out, queue);
+            out.put_u64(*msg_id);
         }
         StoreOp::MessageRemoved {
             vhost,
@@ -299,6 +310,11 @@ pub fn decode_op(kind: u8, payload: Bytes) -> Result<StoreOp, String> {
                 message,
             }
         }
+        MESSAGE_DELIVERED => StoreOp::MessageDelivered {
+            vhost: r.str()?,
+            queue: r.str()?,
+            msg_id: r.u64()?,
+        },
         MESSAGE_REMOVED => StoreOp::MessageRemoved {
             vhost: r.str()?,
             queue: r.str()?,
@@ -480,6 +496,11 @@ mod tests {
             queue: "q".into(),
             msg_id: 7,
             message: Message::new(7, 0, "x", "k", &props, &[1u8, 2, 3]),
+        });
+        round_trip(StoreOp::MessageDelivered {
+            vhost: "/".into(),
+            queue: "q".into(),
+            msg_id: 7,
         });
         round_trip(StoreOp::MessageRemoved {
             vhost: "/".into(),
