@@ -24,6 +24,7 @@ pub mod auth;
 pub mod client;
 pub mod content;
 pub mod frame;
+pub mod fuzz;
 pub mod ids;
 pub mod output;
 pub mod server;
