@@ -10,8 +10,10 @@
 //! - `test`: the one command that runs every check; CI runs exactly this.
 //! - `run`: start Warren.
 //! - `bench`: the core's benchmarks.
+//! - `bench-server`: `warren serve` against RabbitMQ 3.10 under the same AMQP load.
 //! - `web`: build the browser playground into `dist/` (wasm + JS glue + page).
 
+mod bench_server;
 mod cmd;
 mod setup;
 mod test;
@@ -62,6 +64,19 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Compare `warren serve` with RabbitMQ 3.10 (own node on spare ports) under the same
+    /// AMQP load generator; prints each workload's figures, their ratio and the goal.
+    BenchServer {
+        /// Measured seconds of each throughput and latency workload.
+        #[arg(long, default_value_t = 8.0)]
+        seconds: f64,
+        /// Seconds each throughput and latency workload runs before measuring.
+        #[arg(long, default_value_t = 2.0)]
+        warmup: f64,
+        /// Messages the memory workload queues.
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: u64,
+    },
     /// Build the playground (web/) for the browser into dist/ and print the gzipped wasm size.
     Web,
 }
@@ -85,6 +100,18 @@ fn main() -> ExitCode {
         Command::Test { .. } => test::test(&root),
         Command::Run { args } => run_warren(&root, &args),
         Command::Bench { args } => bench(&root, &args),
+        Command::BenchServer {
+            seconds,
+            warmup,
+            messages,
+        } => bench_server::bench_server(
+            &root,
+            &bench_server::Options {
+                seconds,
+                warmup,
+                messages,
+            },
+        ),
         Command::Web => web::web(&root),
     };
     match result {

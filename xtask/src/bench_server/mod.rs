@@ -1,0 +1,384 @@
+//! `cargo xtask bench-server`: the same load generator (`warren-loadgen`, a real AMQP
+//! client) against RabbitMQ 3.10 and against `warren serve`, in one run, with each
+//! workload's figures side by side as a ratio against the goals of the server issue.
+//!
+//! The brokers never run at the same time: all workloads run against RabbitMQ, it is
+//! stopped, then all run against Warren. On a 2-core machine an idle Erlang VM still
+//! takes scheduler time, and either broker's leftovers would disturb the other's figures.
+//! Each broker starts fresh, so the memory workload (run first) sees a clean baseline.
+
+mod brokers;
+mod idle;
+mod report;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use self::brokers::{Rabbit, Warren};
+use self::report::{Goal, Row};
+use crate::cmd::{self, Failure};
+
+/// How long each workload runs; the defaults keep the whole bench near five minutes.
+pub struct Options {
+    /// Measured seconds of each throughput and latency workload.
+    pub seconds: f64,
+    /// Seconds of each such workload before measuring starts.
+    pub warmup: f64,
+    /// Messages queued by the memory workload.
+    pub messages: u64,
+}
+
+/// One broker's figures, by the keys used in [`rows`].
+type Figures = BTreeMap<String, f64>;
+
+pub fn bench_server(root: &Path, options: &Options) -> Result<(), Failure> {
+    ensure_rabbitmq()?;
+    let mut build = cmd::cargo(root);
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "warren-server",
+        "-p",
+        "warren-loadgen",
+        "--bin",
+        "warren",
+        "--bin",
+        "warren-loadgen",
+    ]);
+    cmd::run(&mut build)?;
+    let loadgen = root.join("target/release/warren-loadgen");
+    let warren_bin = root.join("target/release/warren");
+    let ports = free_ports(root, 3)?;
+    let work = WorkDir::create()?;
+    let mut failures = Vec::new();
+
+    println!("\n== RabbitMQ 3.10 (own node on port {})", ports[0]);
+    let mut rabbit_figures = Figures::new();
+    {
+        let mut rabbit = Rabbit::new(work.path(), ports[0], ports[1])?;
+        let url = rabbit.url();
+        let mut startup = Command::new(&loadgen);
+        rabbit.configure(&mut startup);
+        startup
+            .args(["--url", &url, "startup"])
+            .args(rabbit.startup_args());
+        record(&mut startup, "startup", &mut rabbit_figures, &mut failures);
+        rabbit.start()?;
+        workloads(
+            &loadgen,
+            &url,
+            rabbit.pid()?,
+            options,
+            &mut rabbit_figures,
+            &mut failures,
+        );
+        rabbit.stop();
+    }
+
+    println!("\n== warren serve (port {})", ports[2]);
+    let mut warren_figures = Figures::new();
+    {
+        let mut warren = Warren::new(&warren_bin, work.path(), ports[2]);
+        let url = warren.url();
+        let mut startup = Command::new(&loadgen);
+        startup
+            .args(["--url", &url, "startup"])
+            .args(warren.startup_args(&work.path().join("warren-startup-data")));
+        record(&mut startup, "startup", &mut warren_figures, &mut failures);
+        warren.start()?;
+        workloads(
+            &loadgen,
+            &url,
+            warren.pid()?,
+            options,
+            &mut warren_figures,
+            &mut failures,
+        );
+        warren.stop();
+    }
+
+    println!();
+    print!("{}", report::table(&rows(&rabbit_figures, &warren_figures)));
+    println!("\nCPU used during the measured spans (2 cores in all):\n");
+    print!(
+        "{}",
+        report::table(&cpu_rows(&rabbit_figures, &warren_figures))
+    );
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "workloads failed: {}",
+            failures.join("; ")
+        )))
+    }
+}
+
+/// Every workload but startup, against one running broker.
+fn workloads(
+    loadgen: &Path,
+    url: &str,
+    pid: u32,
+    options: &Options,
+    figures: &mut Figures,
+    failures: &mut Vec<String>,
+) {
+    let timing = [
+        "--warmup".to_string(),
+        options.warmup.to_string(),
+        "--seconds".to_string(),
+        options.seconds.to_string(),
+    ];
+    let runs: [(&'static str, Vec<String>); 5] = [
+        (
+            "memory",
+            vec![
+                "memory".into(),
+                "--pid".into(),
+                pid.to_string(),
+                "--messages".into(),
+                options.messages.to_string(),
+            ],
+        ),
+        ("transient", throughput(&["--body", "16"])),
+        (
+            "persistent",
+            throughput(&["--body", "16", "--persistent", "--confirm-window", "1000"]),
+        ),
+        ("body_4k", throughput(&["--body", "4096"])),
+        ("latency", strings(&["latency", "--rate", "10000"])),
+    ];
+    for (name, args) in runs {
+        idle::wait_until_idle(pid);
+        let mut command = Command::new(loadgen);
+        command.args(["--url", url]).args(&args);
+        if name != "memory" {
+            command.args(&timing).args(["--pid", &pid.to_string()]);
+        }
+        record(&mut command, name, figures, failures);
+    }
+}
+
+/// Runs the load generator and files its result under `name` (latency gives three
+/// figures); a failure is noted and the bench goes on with the next workload.
+fn record(
+    command: &mut Command,
+    name: &'static str,
+    figures: &mut Figures,
+    failures: &mut Vec<String>,
+) {
+    let mut result = None;
+    let ran = cmd::run_lines(command, |line| {
+        if let Some(fields) = report::parse_result(line) {
+            result = Some(fields);
+        }
+    });
+    let fields = match (ran, result) {
+        (Ok(()), Some(fields)) => fields,
+        (Err(Failure(e)), _) => return failures.push(format!("{name}: {e}")),
+        (Ok(()), None) => return failures.push(format!("{name}: no result line")),
+    };
+    let number = |key: &str| fields.get(key).and_then(|v| v.parse::<f64>().ok());
+    let found: Vec<(&'static str, Option<f64>)> = match name {
+        "memory" => vec![("memory", number("growth_bytes").map(|b| b / 1e6))],
+        "latency" => vec![
+            ("p50", number("p50_us").map(|us| us / 1e3)),
+            ("p99", number("p99_us").map(|us| us / 1e3)),
+            ("p999", number("p999_us").map(|us| us / 1e3)),
+        ],
+        "startup" => vec![("startup", number("ms"))],
+        _ => vec![(name, number("consumed_per_s"))],
+    };
+    for (key, value) in found {
+        match value {
+            Some(v) => {
+                figures.insert(key.to_string(), v);
+            }
+            None => failures.push(format!("{name}: no {key} in the result")),
+        }
+    }
+    // Where the machine's two cores went during the measured span.
+    for side in ["broker", "loadgen"] {
+        if let Some(cores) = number(&format!("{side}_cores")) {
+            figures.insert(cpu_key(side, name), cores);
+        }
+    }
+}
+
+/// Where [`record`] files the cores `side` ("broker" or "loadgen") used in `workload`.
+fn cpu_key(side: &str, workload: &str) -> String {
+    format!("cpu {side} {workload}")
+}
+
+/// The CPU table: cores used by the broker and by the load generator in each
+/// measured span, to show which side a figure was limited by.
+fn cpu_rows(rabbit: &Figures, warren: &Figures) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (workload, label) in [
+        ("transient", "16 B transient"),
+        ("persistent", "16 B persistent, confirms"),
+        ("body_4k", "4 KiB transient"),
+        ("latency", "latency at 10k msg/s"),
+    ] {
+        for (side, who) in [("broker", "broker"), ("loadgen", "load generator")] {
+            let key = cpu_key(side, workload);
+            rows.push(Row {
+                name: format!("{label}: {who} CPU"),
+                unit: "cores",
+                rabbit: rabbit.get(&key).copied(),
+                warren: warren.get(&key).copied(),
+                goal: Goal::Informational,
+            });
+        }
+    }
+    rows
+}
+
+/// The table's rows, in the order of the server issue's goals.
+fn rows(rabbit: &Figures, warren: &Figures) -> Vec<Row> {
+    let row = |name: &str, unit, key: &str, goal| Row {
+        name: name.to_string(),
+        unit,
+        rabbit: rabbit.get(key).copied(),
+        warren: warren.get(key).copied(),
+        goal,
+    };
+    vec![
+        row(
+            "1 publisher / 1 consumer, 16 B transient, unthrottled: consumed",
+            "msg/s",
+            "transient",
+            Goal::AtLeastTimes(3.0),
+        ),
+        row(
+            "16 B persistent to a durable queue, confirms (window 1000), acks: consumed",
+            "msg/s",
+            "persistent",
+            Goal::AtLeastTimes(3.0),
+        ),
+        row(
+            "4 KiB transient bodies: consumed",
+            "msg/s",
+            "body_4k",
+            Goal::AtLeastTimes(3.0),
+        ),
+        row(
+            "latency at 10k msg/s: p99",
+            "ms",
+            "p99",
+            Goal::AtMostTimes(0.5),
+        ),
+        row(
+            "latency at 10k msg/s: p50",
+            "ms",
+            "p50",
+            Goal::Informational,
+        ),
+        row(
+            "latency at 10k msg/s: p99.9",
+            "ms",
+            "p999",
+            Goal::Informational,
+        ),
+        row(
+            "1M queued 16 B messages: RSS growth",
+            "MB",
+            "memory",
+            Goal::AtMostTimes(0.1),
+        ),
+        row(
+            "start to accepting AMQP (first boot)",
+            "ms",
+            "startup",
+            Goal::WarrenAtMost(50.0),
+        ),
+    ]
+}
+
+fn strings(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+/// A throughput run with `extra` arguments. Consumers ack every 100 deliveries with a
+/// prefetch of 1000: with no-ack consumers a broker that does not throttle publishers
+/// (Warren, below its memory watermark) can push deliveries faster than amqprs hands
+/// them to the application, and amqprs then buffers them without bound and slows to a
+/// crawl: the figure would measure the client's buffering, not the broker. A prefetch
+/// window is also what production consumers use.
+fn throughput(extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&["throughput", "--ack-every", "100", "--prefetch", "1000"]);
+    args.extend(strings(extra));
+    args
+}
+
+/// Installs Debian's rabbitmq-server when missing, as `tests/differential-ci.sh` does.
+fn ensure_rabbitmq() -> Result<(), Failure> {
+    if cmd::which("rabbitmq-server").is_some() {
+        return Ok(());
+    }
+    let root = cmd::output(Command::new("id").arg("-u"))
+        .ok()
+        .flatten()
+        .is_some_and(|uid| uid.trim() == "0");
+    if !root || cmd::which("apt-get").is_none() {
+        return Err(Failure(
+            "rabbitmq-server is not installed and cannot be installed here (needs root and apt)"
+                .into(),
+        ));
+    }
+    let install = || {
+        let mut apt = Command::new("apt-get");
+        apt.env("DEBIAN_FRONTEND", "noninteractive").args([
+            "install",
+            "-y",
+            "-q",
+            "rabbitmq-server",
+        ]);
+        cmd::run(&mut apt)
+    };
+    install().or_else(|_| {
+        cmd::run(Command::new("apt-get").args(["update", "-q"]))?;
+        install()
+    })
+}
+
+/// Distinct free ports outside the ephemeral range (see `tests/free-ports.py` for why).
+fn free_ports(root: &Path, count: usize) -> Result<Vec<u16>, Failure> {
+    let mut command = Command::new("python3");
+    command
+        .current_dir(root)
+        .args(["tests/free-ports.py", &count.to_string()]);
+    let text = cmd::output(&mut command)
+        .map_err(|e| cmd::spawn_error("python3 tests/free-ports.py", &e))?
+        .ok_or_else(|| Failure("tests/free-ports.py failed".into()))?;
+    let ports: Vec<u16> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    if ports.len() == count {
+        Ok(ports)
+    } else {
+        Err(Failure(format!("tests/free-ports.py printed {text:?}")))
+    }
+}
+
+/// The brokers' state directories, removed at the end (it is declared before the
+/// brokers, so it is dropped after they stopped).
+struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn create() -> Result<WorkDir, Failure> {
+        let path = std::env::temp_dir().join(format!("warren-bench-server-{}", std::process::id()));
+        std::fs::create_dir_all(&path).map_err(|e| Failure(format!("{}: {e}", path.display())))?;
+        Ok(WorkDir(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
