@@ -9,15 +9,14 @@
 //! RabbitMQ's reply code.
 
 use crate::broker_task::{ConnMeta, Item, ToBroker};
+use crate::codec::receive::{Received, Receiving};
 use crate::codec::{
-    decode_frame, is_supported_protocol_header, parse_credentials, ClientMethod, CodecError,
-    ContentAssembler, Frame, FramePayload, ServerMethod, DEFAULT_MAX_MESSAGE_SIZE, FRAME_MIN_SIZE,
-    PROTOCOL_HEADER,
+    decode_frame, is_supported_protocol_header, parse_credentials, ClientMethod, CodecError, Frame,
+    FramePayload, ServerMethod, FRAME_MIN_SIZE, PROTOCOL_HEADER,
 };
 use crate::handshake::{self, Tuning};
 use crate::writer::{self, Writer, WriterMsg};
 use bytes::{Bytes, BytesMut};
-use std::collections::HashMap;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
@@ -283,7 +282,7 @@ impl Conn {
 
     /// The read loop of an open connection; returns when it is over.
     async fn run(&mut self, tuning: Tuning) {
-        let mut assemblers: HashMap<u16, ContentAssembler> = HashMap::new();
+        let mut receiving = Receiving::default();
         // RabbitMQ drops a client it has not heard from for two intervals.
         let silence =
             (tuning.heartbeat > 0).then(|| Duration::from_secs(u64::from(tuning.heartbeat) * 2));
@@ -293,7 +292,7 @@ impl Conn {
             let mut published = false;
             while !lost_sync {
                 match decode_frame(&mut self.buf, tuning.frame_max) {
-                    Ok(Some(frame)) => on_frame(frame, &mut assemblers, &mut items, &mut published),
+                    Ok(Some(frame)) => on_frame(receiving.file(frame), &mut items, &mut published),
                     Ok(None) => break,
                     Err(CodecError::Protocol {
                         error,
@@ -340,39 +339,18 @@ impl Conn {
     }
 }
 
-/// Files one frame of an open connection as an [`Item`].
-fn on_frame(
-    frame: Frame,
-    assemblers: &mut HashMap<u16, ContentAssembler>,
-    items: &mut Vec<Item>,
-    published: &mut bool,
-) {
-    let ch = frame.channel;
-    if ch == 0 {
-        match frame.payload {
-            FramePayload::Heartbeat => {}
-            FramePayload::Method(m) => {
-                match ClientMethod::decode(m.class_id, m.method_id, m.args) {
-                    Ok(method) => items.push(Item::Method(0, method)),
-                    Err(e) => items.push(Item::ConnectionError(e)),
-                }
-            }
-            _ => items.push(Item::ConnectionError(frame.unexpected())),
-        }
-        return;
-    }
-    let assembler = assemblers
-        .entry(ch)
-        .or_insert_with(|| ContentAssembler::new(DEFAULT_MAX_MESSAGE_SIZE));
-    match assembler.process(ch, frame.payload) {
-        Ok(Some(method)) => {
+/// Turns a filed frame into an [`Item`] for the broker task, noting publishes
+/// (a publisher is not read under the memory alarm).
+fn on_frame(received: Received, items: &mut Vec<Item>, published: &mut bool) {
+    match received {
+        Received::Nothing => {}
+        Received::Method(ch, method) => {
             if let ClientMethod::Command(Command::BasicPublish { .. }) = method {
                 *published = true;
             }
             items.push(Item::Method(ch, method));
         }
-        Ok(None) => {}
-        Err(e) if e.is_connection_error() => items.push(Item::ConnectionError(e)),
-        Err(e) => items.push(Item::ChannelError(ch, e)),
+        Received::ChannelError(ch, e) => items.push(Item::ChannelError(ch, e)),
+        Received::ConnectionError(e) => items.push(Item::ConnectionError(e)),
     }
 }

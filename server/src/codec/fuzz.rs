@@ -15,13 +15,13 @@
 //! of the path from the fuzzer. Keep this module in step with
 //! `connection.rs` when the read path changes.
 
+use super::receive::{Received, Receiving};
 use super::{
-    decode_frame, is_supported_protocol_header, parse_credentials, ClientMethod, CodecError,
-    ContentAssembler, Frame, FramePayload, DEFAULT_MAX_MESSAGE_SIZE, FRAME_MIN_SIZE,
+    decode_frame, is_supported_protocol_header, parse_credentials, ClientMethod, CodecError, Frame,
+    FramePayload, FRAME_MIN_SIZE,
 };
 use crate::handshake::{self, Tuning};
 use bytes::{BufMut, Bytes, BytesMut};
-use std::collections::HashMap;
 use warren_core::error::AmqpError;
 use warren_core::protocol::Command;
 use warren_core::types::{BasicProperties, FieldTable, FieldValue};
@@ -72,7 +72,7 @@ enum Phase {
 pub struct Receiver {
     phase: Phase,
     buf: BytesMut,
-    assemblers: HashMap<u16, ContentAssembler>,
+    receiving: Receiving,
     events: Vec<Event>,
 }
 
@@ -102,7 +102,7 @@ impl Receiver {
         Receiver {
             phase,
             buf: BytesMut::new(),
-            assemblers: HashMap::new(),
+            receiving: Receiving::default(),
             events: Vec::new(),
         }
     }
@@ -250,29 +250,11 @@ impl Receiver {
 
     /// `on_frame` in `connection.rs`.
     fn on_frame(&mut self, frame: Frame) {
-        let ch = frame.channel;
-        if ch == 0 {
-            match frame.payload {
-                FramePayload::Heartbeat => {}
-                FramePayload::Method(m) => {
-                    match ClientMethod::decode(m.class_id, m.method_id, m.args) {
-                        Ok(method) => self.events.push(Event::Method(0, method)),
-                        Err(e) => self.events.push(Event::ConnectionError(e)),
-                    }
-                }
-                _ => self.events.push(Event::ConnectionError(frame.unexpected())),
-            }
-            return;
-        }
-        let assembler = self
-            .assemblers
-            .entry(ch)
-            .or_insert_with(|| ContentAssembler::new(DEFAULT_MAX_MESSAGE_SIZE));
-        match assembler.process(ch, frame.payload) {
-            Ok(Some(method)) => self.events.push(Event::Method(ch, method)),
-            Ok(None) => {}
-            Err(e) if e.is_connection_error() => self.events.push(Event::ConnectionError(e)),
-            Err(e) => self.events.push(Event::ChannelError(ch, e)),
+        match self.receiving.file(frame) {
+            Received::Nothing => {}
+            Received::Method(ch, method) => self.events.push(Event::Method(ch, method)),
+            Received::ChannelError(ch, e) => self.events.push(Event::ChannelError(ch, e)),
+            Received::ConnectionError(e) => self.events.push(Event::ConnectionError(e)),
         }
     }
 }

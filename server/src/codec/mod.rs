@@ -27,6 +27,7 @@ pub mod frame;
 pub mod fuzz;
 pub mod ids;
 pub mod output;
+pub mod receive;
 pub mod server;
 
 pub use warren_core::wire::primitives as wire;
