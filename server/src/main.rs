@@ -69,6 +69,9 @@ struct ServeArgs {
 enum ScenarioAction {
     /// Runs a scenario and prints its trace.
     Run { file: PathBuf },
+    /// Prints the scenario as a standalone Python program (pika) that replays
+    /// it against a real broker and checks its expectations.
+    Pika { file: PathBuf },
     /// Checks scenarios' expectations: in the simulator, or with --broker
     /// against a real broker (Warren's server, RabbitMQ, a cluster).
     Check {
@@ -127,6 +130,7 @@ fn main() -> ExitCode {
         Command::Ctl(args) => warren_server::ctl::run(args),
         Command::Scenario { action } => match action {
             ScenarioAction::Run { file } => warren_server::scenario_cli::run(&file),
+            ScenarioAction::Pika { file } => warren_server::scenario_cli::pika(&file),
             ScenarioAction::Check { broker, files } => match broker.broker {
                 None => warren_server::scenario_cli::check(&files),
                 Some(url) => warren_remote::check_cli(

@@ -1,5 +1,5 @@
-//! `warren scenario run FILE` and `warren scenario check FILE...`: the
-//! simulator from the command line.
+//! `warren scenario run FILE`, `warren scenario check FILE...` and
+//! `warren scenario pika FILE`: the simulator from the command line.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +23,21 @@ pub fn run(path: &Path) -> ExitCode {
     };
     print!("{}", render_run(s));
     ExitCode::SUCCESS
+}
+
+/// Prints the scenario as a pika program (see `warren_core::scenario::pika`),
+/// for running it against RabbitMQ without Warren.
+pub fn pika(path: &Path) -> ExitCode {
+    match load(path) {
+        Ok(s) => {
+            print!("{}", scenario::pika::to_pika(&s));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Checks every file's expectations; exits 1 if any fails, 2 if a file is unreadable.

@@ -190,6 +190,22 @@ test('export, then import an edited copy; a broken file shows where', async () =
   assert.match(await status.textContent(), /clients\[0\]/);
 });
 
+test('Export as pika script downloads a Python program that replays the scenario', async () => {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'), button('Export as pika script').click(),
+  ]);
+  assert.match(download.suggestedFilename(), /\.py$/);
+  const file = path.join(artifacts, download.suggestedFilename());
+  fs.copyFileSync(await download.path(), file);
+  const script = fs.readFileSync(file, 'utf8');
+  assert.match(script, /import pika/);
+  assert.match(script, /SCRIPT = /);
+  // Valid Python, with the runtime the page fetched inlined.
+  const parsed = spawnSync('python3', ['-c', 'import ast, sys; ast.parse(open(sys.argv[1]).read())', file],
+    { encoding: 'utf8' });
+  assert.equal(parsed.status, 0, parsed.stderr);
+});
+
 test('Share puts the scenario in the URL and the link opens it', async () => {
   await button('Share').click();
   const link = await page.getByRole('textbox', { name: 'Share link' }).inputValue();

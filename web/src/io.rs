@@ -250,21 +250,32 @@ pub async fn share(s: &Scenario) -> Result<String, String> {
 
 /// Downloads the scenario as `<name>.json`.
 pub fn export(s: &Scenario) -> Result<(), String> {
-    download(&s.name, "", &to_json(s))
+    download(&s.name, ".json", "application/json", &to_json(s))
 }
 
 /// Downloads the scenario with expectations from its run (see `testgen`) as
 /// `<name>.test.json`, a file `warren scenario check` passes.
 pub fn export_test(s: &Scenario) -> Result<usize, String> {
     let tested = crate::testgen::with_expectations(s)?;
-    download(&s.name, ".test", &to_json(&tested))?;
+    download(&s.name, ".test.json", "application/json", &to_json(&tested))?;
     Ok(tested.expect.len())
 }
 
-/// Saves `json` as `<name><suffix>.json` through a temporary link.
-fn download(name: &str, suffix: &str, json: &str) -> Result<(), String> {
+/// Downloads the scenario as `<name>.py`, a Python program that replays it
+/// against a real broker with pika (see `warren_core::scenario::pika`). The
+/// program's runtime is fetched from `pika_runtime.py` next to the page (as
+/// the tutorials are) rather than linked into the wasm, which keeps the
+/// bundle within its size budget.
+pub async fn export_pika(s: &Scenario) -> Result<(), String> {
+    let runtime = fetch_text("pika_runtime.py", None).await?;
+    let script = warren_core::scenario::pika::to_pika_with(s, &runtime);
+    download(&s.name, ".py", "text/x-python", &script)
+}
+
+/// Saves `text` as `<name><extension>` through a temporary link.
+fn download(name: &str, extension: &str, mime: &str, text: &str) -> Result<(), String> {
     let document = gloo::utils::document();
-    let blob = gloo::file::Blob::new_with_options(json, Some("application/json"));
+    let blob = gloo::file::Blob::new_with_options(text, Some(mime));
     let url = gloo::file::ObjectUrl::from(blob);
     let anchor: web_sys::HtmlAnchorElement = document
         .create_element("a")
@@ -283,7 +294,7 @@ fn download(name: &str, suffix: &str, json: &str) -> Result<(), String> {
         })
         .collect();
     let name = if name.is_empty() { "scenario" } else { &name };
-    anchor.set_download(&format!("{name}{suffix}.json"));
+    anchor.set_download(&format!("{name}{extension}"));
     anchor.click();
     LAST_EXPORT.with(|last| *last.borrow_mut() = Some(url));
     Ok(())

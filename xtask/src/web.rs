@@ -67,6 +67,10 @@ pub fn web(root: &Path) -> Result<(), Failure> {
     fs::copy(&css, dist.join("style.css")).map_err(|e| io_failure("copy", &css, &e))?;
 
     copy_tutorials(root, &dist)?;
+    // "Export as pika script" fetches the script's runtime rather than linking it in.
+    let runtime = root.join("core/src/scenario/pika_runtime.py");
+    fs::copy(&runtime, dist.join("pika_runtime.py"))
+        .map_err(|e| io_failure("copy", &runtime, &e))?;
 
     let built = dist.join("warren_web_bg.wasm");
     let bytes = fs::read(&built).map_err(|e| io_failure("read", &built, &e))?;

@@ -7,6 +7,7 @@
 
 mod expect;
 mod load;
+pub mod pika;
 #[cfg(feature = "schema")]
 mod schema;
 

@@ -132,6 +132,21 @@ pub fn App() -> Html {
             state.dispatch(Msg::Status(status));
         })
     };
+    let export_pika = {
+        let state = state.clone();
+        Callback::from(move |_: MouseEvent| {
+            let state = state.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let status = match io::export_pika(&state.scenario).await {
+                    Ok(()) => "Exported the scenario as a pika script; run it with \
+                               `python3 FILE.py amqp://…` against a real broker."
+                        .to_string(),
+                    Err(why) => format!("Export as pika script failed: {why}."),
+                };
+                state.dispatch(Msg::Status(status));
+            });
+        })
+    };
     let import = {
         let (state, reader) = (state.clone(), reader.clone());
         Callback::from(move |e: Event| {
@@ -237,6 +252,8 @@ pub fn App() -> Html {
                     <button onclick={export}>{ "Export" }</button>
                     <button onclick={export_test}
                         title="Download the scenario with expectations from its run, for warren scenario check">{ "Export as test" }</button>
+                    <button onclick={export_pika}
+                        title="Download a Python program (pika) that replays the scenario against a real broker and checks its expectations">{ "Export as pika script" }</button>
                     <label class="file-button">
                         <span>{ "Import" }</span>
                         <input type="file" accept=".json,application/json" aria-label="Import" onchange={import} />
