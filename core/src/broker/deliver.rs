@@ -52,11 +52,11 @@ fn as_delivered(kind: QueueType, e: &Entry, get: bool) -> Message {
 
 /// basic.consume's `x-priority`: any integer type; anything else is refused
 /// as RabbitMQ refuses it.
-fn consumer_priority(args: &FieldTable, queue: &str, vhost: &str) -> Result<i32, AmqpError> {
+fn consumer_priority(args: &FieldTable, queue: &str, vhost: &str) -> Result<i64, AmqpError> {
     match args.get("x-priority") {
         None => Ok(0),
         Some(v) => match v.as_i64() {
-            Some(n) => Ok(n.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32),
+            Some(n) => Ok(n),
             None => Err(AmqpError::precondition(format_args!(
                 "invalid arg 'x-priority' for queue '{queue}' in vhost '{vhost}': \"expected integer, got {}\"",
                 v.type_name()

@@ -348,7 +348,7 @@ pub struct ConsumerRef {
     pub tag: Arc<str>,
     /// `x-priority` of basic.consume (default 0): messages go to the
     /// highest-priority consumers that can take them, in turn among equals.
-    pub priority: i32,
+    pub priority: i64,
 }
 
 impl ConsumerRef {

@@ -92,10 +92,7 @@ impl ReadyList {
     /// Inserts at index `at` of the message's level (clamped to its length).
     pub fn insert(&mut self, at: usize, e: Entry) {
         let l = self.level_of(&e.message);
-        let slot = self.store(e);
-        let level = &mut self.levels[l];
-        Self::make_room(level);
-        level.insert(at.min(level.len()), slot);
+        self.insert_into(l, at, e);
     }
 
     /// Inserts at the place its `seq` says (a classic queue's requeue): after
@@ -103,7 +100,14 @@ impl ReadyList {
     pub fn insert_in_order(&mut self, e: Entry) {
         let l = self.level_of(&e.message);
         let at = self.levels[l].partition_point(|s| s.seq < e.seq);
-        self.insert(at, e);
+        self.insert_into(l, at, e);
+    }
+
+    fn insert_into(&mut self, l: usize, at: usize, e: Entry) {
+        let slot = self.store(e);
+        let level = &mut self.levels[l];
+        Self::make_room(level);
+        level.insert(at.min(level.len()), slot);
     }
 
     pub fn pop_front(&mut self) -> Option<Entry> {
