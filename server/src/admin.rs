@@ -101,6 +101,12 @@ impl<'a> Admin<'a> {
         self.task.conn_meta(conn).map(|(m, f, c)| (m.clone(), f, c))
     }
 
+    /// Whether a client connection is in publisher flow (`state: flow` in
+    /// the management API, as RabbitMQ shows a publisher it is slowing).
+    pub fn in_flow(&self, conn: ConnId) -> bool {
+        self.task.in_flow(conn)
+    }
+
     /// The broker's clock.
     pub fn now(&self) -> Millis {
         self.task.now()

@@ -7,7 +7,8 @@
 //! wire needs and the core does not (a channel we closed, waiting for
 //! `close-ok`), drives the core's timers, forwards store ops to the store
 //! thread, holds publisher confirms until the store has fsynced what they
-//! depend on, and raises the memory alarm.
+//! depend on, raises the memory alarm, and tells a publisher's reader to
+//! pause while the core says it is in flow (`warren_core::broker::flow`).
 //!
 //! Owning the core in one task is what makes the server a faithful shell:
 //! every decision is the core's, taken in one order, as in the simulation.
@@ -61,6 +62,8 @@ pub enum ToBroker {
         tuning: Tuning,
         blocked_capable: bool,
         writer: Writer,
+        /// Set while the connection is in flow: its reader pauses.
+        flow: watch::Sender<bool>,
         /// Who is connected, for the management API.
         meta: ConnMeta,
         reply: oneshot::Sender<Result<(), AmqpError>>,
@@ -120,6 +123,8 @@ impl ConnMeta {
 
 struct Conn {
     writer: Writer,
+    /// True while the core has this connection in publisher flow.
+    flow: watch::Sender<bool>,
     meta: ConnMeta,
     frame_max: u32,
     channel_max: u16,
@@ -165,6 +170,9 @@ pub struct BrokerTask {
     store_seq: u64,
     synced_seq: u64,
     held_conns: HashSet<ConnId>,
+    /// Connections in publisher flow, checked after every batch until the
+    /// core lets them go.
+    flowing: Vec<ConnId>,
     alarm: watch::Sender<bool>,
     watermark: u64,
     /// Drop the core's `basic.recover-ok` for this channel (basic.recover-async).
@@ -198,6 +206,7 @@ impl BrokerTask {
             store_seq: 0,
             synced_seq: 0,
             held_conns: HashSet::new(),
+            flowing: Vec::new(),
             alarm,
             watermark: settings.memory_high_watermark,
             swallow_recover_ok: None,
@@ -228,6 +237,11 @@ impl BrokerTask {
         self.conns
             .get(&id)
             .map(|c| (&c.meta, c.frame_max, c.channel_max))
+    }
+
+    /// Whether a client connection is in publisher flow (its reader paused).
+    pub(crate) fn in_flow(&self, id: ConnId) -> bool {
+        self.conns.get(&id).is_some_and(|c| *c.flow.borrow())
     }
 
     /// A fresh id for a management connection, in a range readers never use.
@@ -376,6 +390,7 @@ impl BrokerTask {
                 tuning,
                 blocked_capable,
                 writer,
+                flow,
                 meta,
                 reply,
             } => {
@@ -384,6 +399,7 @@ impl BrokerTask {
                     Ok(()) => {
                         let mut c = Conn {
                             writer,
+                            flow,
                             meta,
                             frame_max: tuning.frame_max,
                             channel_max: tuning.channel_max,
@@ -413,6 +429,7 @@ impl BrokerTask {
                 for item in items {
                     self.on_item(conn, item);
                 }
+                self.check_flow(conn);
             }
             ToBroker::Closed { conn } => {
                 if let Some(c) = self.conns.remove(&conn) {
@@ -737,8 +754,36 @@ impl BrokerTask {
         }
     }
 
+    /// Puts a connection in flow if the core says its publishes are piling
+    /// up in a consumed queue.
+    fn check_flow(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get(&id) else { return };
+        if *c.flow.borrow() || !self.core.publisher_flow(id) {
+            return;
+        }
+        c.flow.send_replace(true);
+        self.flowing.push(id);
+    }
+
+    /// Lets go the connections in flow whose queue has caught up.
+    fn release_flow(&mut self) {
+        let core = &mut self.core;
+        let conns = &self.conns;
+        self.flowing.retain(|id| {
+            let Some(c) = conns.get(id) else { return false };
+            if core.publisher_flow(*id) {
+                return true;
+            }
+            c.flow.send_replace(false);
+            false
+        });
+    }
+
     /// Hands buffered frames to the writers and store ops to the store.
     fn flush(&mut self) {
+        if !self.flowing.is_empty() {
+            self.release_flow();
+        }
         self.pump_events();
         if !self.store_ops.is_empty() {
             let ops = std::mem::take(&mut self.store_ops);

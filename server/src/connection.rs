@@ -29,6 +29,10 @@ use warren_core::protocol::{Command, ConnId};
 /// How long a client has to get from TCP connect to `connection.open`
 /// (RabbitMQ's `handshake_timeout`).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest a publisher in flow waits before its socket is read again
+/// even though its queue has not caught up: a safety net, so that a consumer
+/// that stopped taking messages slows its publishers rather than stopping them.
+pub const FLOW_MAX_PAUSE: Duration = Duration::from_millis(100);
 /// RabbitMQ makes a client whose handshake failed (other than by a refused
 /// login it may be told about) wait this long before closing the socket,
 /// "so they can't DOS us with repeated failed logins".
@@ -56,6 +60,8 @@ struct Conn {
     buf: BytesMut,
     writer: Writer,
     done: watch::Receiver<bool>,
+    /// Set by the broker task while this connection is in publisher flow.
+    flow: (watch::Sender<bool>, watch::Receiver<bool>),
     shared: Shared,
     meta: ConnMeta,
 }
@@ -87,6 +93,7 @@ pub async fn serve(stream: TcpStream, id: ConnId, shared: Shared) {
         buf: BytesMut::with_capacity(64 * 1024),
         writer,
         done,
+        flow: watch::channel(false),
         shared,
         meta,
     };
@@ -241,6 +248,7 @@ impl Conn {
                 "connection.blocked",
             ),
             writer: self.writer.clone(),
+            flow: self.flow.0.clone(),
             meta: ConnMeta {
                 client_properties: client_properties.clone(),
                 ..self.meta.clone()
@@ -323,6 +331,16 @@ impl Conn {
                 let mut alarm = self.shared.alarm.clone();
                 tokio::select! {
                     _ = alarm.wait_for(|on| !*on) => {}
+                    _ = self.done.wait_for(|d| *d) => return,
+                }
+            }
+            if published && *self.flow.1.borrow() {
+                // In flow (its queue is not keeping up): not read until the
+                // queue catches up, or for FLOW_MAX_PAUSE at most.
+                let mut flow = self.flow.1.clone();
+                tokio::select! {
+                    _ = flow.wait_for(|on| !*on) => {}
+                    _ = tokio::time::sleep(FLOW_MAX_PAUSE) => {}
                     _ = self.done.wait_for(|d| *d) => return,
                 }
             }

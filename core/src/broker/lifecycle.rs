@@ -69,6 +69,7 @@ impl Broker {
                 user: user.to_string(),
                 vhost: vhost.to_string(),
                 channels: Default::default(),
+                backlog: None,
             },
         );
         self.journal.event(|| EventKind::ConnectionOpened {

@@ -8,6 +8,7 @@
 mod admin;
 mod declare;
 mod deliver;
+mod flow;
 mod inspect;
 mod lifecycle;
 mod publish;

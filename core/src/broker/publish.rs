@@ -23,6 +23,9 @@ pub(crate) struct Routing {
 #[derive(PartialEq, Eq)]
 pub(crate) enum Enqueued {
     Accepted,
+    /// Accepted into a queue with consumers that is over the flow mark
+    /// ([`super::flow::FLOW_HIGH`]).
+    Backlogged,
     Refused,
 }
 
@@ -162,7 +165,11 @@ impl Broker {
         });
         let mut refused = false;
         for q in &routing.queues {
-            refused |= self.enqueue(&vhost, q, message.clone()) == Enqueued::Refused;
+            match self.enqueue(&vhost, q, message.clone()) {
+                Enqueued::Accepted => {}
+                Enqueued::Backlogged => self.note_backlog(conn, q),
+                Enqueued::Refused => refused = true,
+            }
         }
         if let Some(seq) = seq {
             self.confirm(conn, ch, seq, !refused);
@@ -328,6 +335,7 @@ impl Broker {
             depth,
         });
         let drop_head = q.args.overflow == Overflow::DropHead;
+        let backlogged = depth > super::flow::FLOW_HIGH && q.consumer_count() > 0;
         if was_empty {
             // A consumer that can take the message gets it straight away, as
             // RabbitMQ delivers to a waiting consumer before any max-length
@@ -340,7 +348,11 @@ impl Broker {
         if !was_empty {
             self.dispatch(vhost, queue);
         }
-        Enqueued::Accepted
+        if backlogged {
+            Enqueued::Backlogged
+        } else {
+            Enqueued::Accepted
+        }
     }
 
     /// `x-overflow` drop-head: dead-letters messages from the head while the

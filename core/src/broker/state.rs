@@ -11,6 +11,9 @@ pub struct Connection {
     pub user: String,
     pub vhost: String,
     pub channels: BTreeMap<ChannelId, Channel>,
+    /// A consumed queue this connection's publishes are piling up in (see
+    /// [`super::flow`]); the server slows the connection while it is set.
+    pub backlog: Option<Arc<str>>,
 }
 
 /// A consumer's own state; the queue's ring holds a [`crate::queue::ConsumerRef`] to it.

@@ -113,7 +113,7 @@ pub fn connections(admin: &Admin<'_>, user: &User) -> Vec<Value> {
                 "user_who_performed_action": c.user,
                 "vhost": c.vhost,
                 "channels": c.channels,
-                "state": "running",
+                "state": if admin.in_flow(c.conn) { "flow" } else { "running" },
                 "type": "network",
                 "protocol": "AMQP 0-9-1",
                 "auth_mechanism": "PLAIN",
