@@ -9,7 +9,6 @@ use amqprs::channel::{BasicQosArguments, QueuePurgeArguments};
 use common::client::*;
 use common::http::Api;
 use common::Server;
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// More than the flow mark (16,384 ready messages on a consumed queue).
