@@ -14,11 +14,11 @@
 //! every decision is the core's, taken in one order, as in the simulation.
 
 use crate::admin::{AdminCall, Done, INTERNAL_CONN_BASE};
-use crate::codec::{encode_output, ClientMethod, ServerMethod};
+use crate::codec::outbuf::FrameSink;
+use crate::codec::{encode_output, ClientMethod, OutFrames, ServerMethod};
 use crate::handshake::Tuning;
 use crate::store::StoreMsg;
 use crate::writer::{Writer, WriterMsg};
-use bytes::BytesMut;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,10 +132,10 @@ struct Conn {
     state: ConnState,
     channels: HashMap<ChannelId, ChanState>,
     /// Frames ready to go at the next flush.
-    buf: BytesMut,
+    buf: OutFrames,
     /// Frames waiting for the store: (store sequence number needed, frames).
     /// Everything after a held confirm waits too, to keep the order.
-    held: VecDeque<(u64, BytesMut)>,
+    held: VecDeque<(u64, OutFrames)>,
     /// Tell the writer `Closing` once the held frames are out.
     closing_after: bool,
     /// Tell the writer `Shutdown` once the held frames are out.
@@ -145,7 +145,7 @@ struct Conn {
 
 impl Conn {
     /// Where the next frames go: behind held frames if there are any.
-    fn tail(&mut self) -> &mut BytesMut {
+    fn tail(&mut self) -> &mut OutFrames {
         match self.held.back_mut() {
             Some((_, b)) => b,
             None => &mut self.buf,
@@ -406,15 +406,15 @@ impl BrokerTask {
                             blocked_capable,
                             state: ConnState::Open,
                             channels: HashMap::new(),
-                            buf: BytesMut::with_capacity(4096),
+                            buf: OutFrames::new(),
                             held: VecDeque::new(),
                             closing_after: false,
                             shutdown_after: false,
                             dirty: false,
                         };
-                        ServerMethod::ConnectionOpenOk.encode(0, &mut c.buf);
+                        ServerMethod::ConnectionOpenOk.encode(0, c.buf.buf());
                         if blocked_capable && *self.alarm.borrow() {
-                            blocked_frame(true).encode(0, &mut c.buf);
+                            blocked_frame(true).encode(0, c.buf.buf());
                         }
                         self.conns.insert(conn, c);
                         self.mark_dirty(conn);
@@ -530,7 +530,7 @@ impl BrokerTask {
                     .handle_connection_closed(now, id, "closed by the client");
                 self.drain_outputs();
                 if let Some(c) = self.conns.get_mut(&id) {
-                    ServerMethod::ConnectionCloseOk.encode(0, c.tail());
+                    ServerMethod::ConnectionCloseOk.encode(0, c.tail().buf());
                     c.state = ConnState::Gone;
                     c.shutdown_after = true;
                     self.mark_dirty(id);
@@ -644,7 +644,7 @@ impl BrokerTask {
     /// Encodes a method of ours (not from the core) in the connection's order.
     fn send_method(&mut self, id: ConnId, ch: ChannelId, m: ServerMethod) {
         if let Some(c) = self.conns.get_mut(&id) {
-            m.encode(ch, c.tail());
+            m.encode(ch, c.tail().buf());
             self.mark_dirty(id);
         }
     }
@@ -716,7 +716,7 @@ impl BrokerTask {
                 }
         ) && self.store_seq > self.synced_seq;
         if needs_sync && c.held.back().map(|h| h.0) != Some(self.store_seq) {
-            c.held.push_back((self.store_seq, BytesMut::new()));
+            c.held.push_back((self.store_seq, OutFrames::new()));
             self.held_conns.insert(id);
         }
         let frame_max = c.frame_max;
@@ -744,7 +744,7 @@ impl BrokerTask {
             };
             while c.held.front().is_some_and(|h| h.0 <= self.synced_seq) {
                 if let Some((_, frames)) = c.held.pop_front() {
-                    c.buf.extend_from_slice(&frames);
+                    c.buf.append(frames);
                 }
             }
             if c.held.is_empty() {
@@ -798,7 +798,7 @@ impl BrokerTask {
             };
             c.dirty = false;
             if !c.buf.is_empty() {
-                c.writer.send(c.buf.split().freeze());
+                c.writer.send_pieces(c.buf.take());
             }
             if c.held.is_empty() {
                 if c.closing_after {

@@ -6,11 +6,13 @@
 //! broker or its own reader: bytes wait in the channel, counted in `queued`
 //! so the memory watermark sees them.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
+use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -19,11 +21,17 @@ use tokio::time::Instant;
 /// `close-ok` before closing the socket anyway.
 pub const CLOSING_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The most pieces handed to one `writev` (Linux allows 1024).
+const MAX_IOVECS: usize = 512;
+
 /// What a writer is told.
 #[derive(Debug)]
 pub enum WriterMsg {
     /// Frames to write.
     Data(Bytes),
+    /// Frames to write, in pieces (large message bodies are pieces of their
+    /// own, shared with the queued message: see [`crate::codec::outbuf`]).
+    Pieces(Vec<Bytes>),
     /// The negotiated heartbeat interval in seconds (0 = none).
     Heartbeat(u16),
     /// A `connection.close` went out: close the socket once the client
@@ -46,8 +54,21 @@ impl Writer {
         if data.is_empty() {
             return;
         }
-        self.queued.fetch_add(data.len(), Ordering::Relaxed);
-        if self.tx.send(WriterMsg::Data(data)).is_err() {
+        self.queue(data.len(), WriterMsg::Data(data));
+    }
+
+    /// Sends frames in pieces, written in order with as few syscalls as they allow.
+    pub fn send_pieces(&self, pieces: Vec<Bytes>) {
+        let len = pieces.iter().map(Bytes::len).sum();
+        if len == 0 {
+            return;
+        }
+        self.queue(len, WriterMsg::Pieces(pieces));
+    }
+
+    fn queue(&self, len: usize, msg: WriterMsg) {
+        self.queued.fetch_add(len, Ordering::Relaxed);
+        if self.tx.send(msg).is_err() {
             // The socket is gone; so are the bytes.
             self.queued.store(0, Ordering::Relaxed);
         }
@@ -78,7 +99,9 @@ enum Step {
 }
 
 struct State {
-    out: BufWriter<OwnedWriteHalf>,
+    sock: OwnedWriteHalf,
+    /// Taken from the channel, not yet written (the first may be partly written).
+    pending: VecDeque<Bytes>,
     queued: Arc<AtomicUsize>,
     heartbeat: Option<Duration>,
     last_write: Instant,
@@ -86,22 +109,50 @@ struct State {
 }
 
 impl State {
-    async fn handle(&mut self, msg: Option<WriterMsg>) -> std::io::Result<Step> {
+    fn handle(&mut self, msg: Option<WriterMsg>) -> Step {
         match msg {
-            Some(WriterMsg::Data(b)) => {
-                self.out.write_all(&b).await?;
-                self.queued.fetch_sub(b.len(), Ordering::Relaxed);
-                self.last_write = Instant::now();
-            }
+            Some(WriterMsg::Data(b)) => self.pending.push_back(b),
+            Some(WriterMsg::Pieces(pieces)) => self.pending.extend(pieces),
             Some(WriterMsg::Heartbeat(secs)) => {
                 self.heartbeat = (secs > 0).then(|| Duration::from_secs(secs.into()));
             }
             Some(WriterMsg::Closing) => {
                 self.closing_deadline = Some(Instant::now() + CLOSING_TIMEOUT);
             }
-            Some(WriterMsg::Shutdown) | None => return Ok(Step::Stop),
+            Some(WriterMsg::Shutdown) | None => return Step::Stop,
         }
-        Ok(Step::Go)
+        Step::Go
+    }
+
+    /// Writes everything pending, many pieces per `writev`.
+    async fn write_pending(&mut self) -> std::io::Result<()> {
+        while !self.pending.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let mut count = 0;
+            for (slot, piece) in slices.iter_mut().zip(self.pending.iter()) {
+                *slot = IoSlice::new(piece);
+                count += 1;
+            }
+            let mut written = self.sock.write_vectored(&slices[..count]).await?;
+            if written == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            self.queued.fetch_sub(written, Ordering::Relaxed);
+            self.last_write = Instant::now();
+            while written > 0 {
+                let Some(front) = self.pending.front_mut() else {
+                    break;
+                };
+                if written >= front.len() {
+                    written -= front.len();
+                    self.pending.pop_front();
+                } else {
+                    front.advance(written);
+                    written = 0;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -112,7 +163,8 @@ async fn run(
     done: watch::Sender<bool>,
 ) {
     let mut st = State {
-        out: BufWriter::with_capacity(64 * 1024, sock),
+        sock,
+        pending: VecDeque::new(),
         queued,
         heartbeat: None,
         last_write: Instant::now(),
@@ -127,24 +179,25 @@ async fn run(
             let close_at = st.closing_deadline.unwrap_or(Instant::now() + far);
             tokio::select! {
                 msg = rx.recv() => {
-                    let mut step = st.handle(msg).await?;
-                    // Take everything already queued before flushing once.
+                    let mut step = st.handle(msg);
+                    // Take everything already queued before writing once.
                     while let Step::Go = step {
                         match rx.try_recv() {
-                            Ok(m) => step = st.handle(Some(m)).await?,
+                            Ok(m) => step = st.handle(Some(m)),
                             Err(mpsc::error::TryRecvError::Empty) => break,
                             Err(mpsc::error::TryRecvError::Disconnected) => step = Step::Stop,
                         }
                     }
-                    st.out.flush().await?;
+                    st.write_pending().await?;
                     if let Step::Stop = step {
                         return Ok(());
                     }
                 }
                 _ = tokio::time::sleep_until(beat_at), if st.heartbeat.is_some() => {
-                    st.out.write_all(&crate::codec::HEARTBEAT_FRAME).await?;
-                    st.out.flush().await?;
-                    st.last_write = Instant::now();
+                    let beat = Bytes::from_static(&crate::codec::HEARTBEAT_FRAME);
+                    st.queued.fetch_add(beat.len(), Ordering::Relaxed);
+                    st.pending.push_back(beat);
+                    st.write_pending().await?;
                 }
                 _ = tokio::time::sleep_until(close_at), if st.closing_deadline.is_some() => {
                     return Ok(());
@@ -154,8 +207,8 @@ async fn run(
     }
     .await;
     if result.is_ok() {
-        let _ = st.out.flush().await;
-        let _ = st.out.shutdown().await;
+        let _ = st.write_pending().await;
+        let _ = st.sock.shutdown().await;
     }
     st.queued.store(0, Ordering::Relaxed);
     let _ = done.send(true);

@@ -18,6 +18,7 @@
 
 use super::Broker;
 use crate::protocol::ConnId;
+use crate::queue::Queue;
 
 /// Ready messages in a consumed queue above which its pure publishers are slowed.
 pub const FLOW_HIGH: usize = 16_384;
@@ -58,4 +59,9 @@ impl Broker {
         }
         behind
     }
+}
+
+/// Whether `q` is over the flow mark with consumers to drain it.
+pub(crate) fn over_high(q: &Queue) -> bool {
+    q.consumer_count() > 0 && q.ready.len() > FLOW_HIGH
 }

@@ -335,7 +335,7 @@ impl Broker {
             depth,
         });
         let drop_head = q.args.overflow == Overflow::DropHead;
-        let backlogged = depth > super::flow::FLOW_HIGH && q.consumer_count() > 0;
+        let backlogged = super::flow::over_high(q);
         if was_empty {
             // A consumer that can take the message gets it straight away, as
             // RabbitMQ delivers to a waiting consumer before any max-length

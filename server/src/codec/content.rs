@@ -366,18 +366,32 @@ pub fn encode_encoded_content(
     body: &[u8],
     frame_max: u32,
 ) {
+    encode_content_header(buf, channel, encoded_properties, body.len() as u64);
+    for piece in body.chunks(body_frame_payload(frame_max)) {
+        write_frame(buf, FRAME_BODY, channel, piece);
+    }
+}
+
+/// Appends a content header frame for a body of `body_size` octets.
+pub fn encode_content_header(
+    buf: &mut BytesMut,
+    channel: u16,
+    encoded_properties: &[u8],
+    body_size: u64,
+) {
     write_frame_with(buf, FRAME_HEADER, channel, |buf| {
         buf.put_u16(BASIC);
         buf.put_u16(0);
-        buf.put_u64(body.len() as u64);
+        buf.put_u64(body_size);
         buf.put_slice(encoded_properties);
     });
-    let chunk = match frame_max {
+}
+
+/// The most body octets one body frame carries under `frame_max` (0 = no limit).
+pub fn body_frame_payload(frame_max: u32) -> usize {
+    match frame_max {
         0 => u32::MAX as usize,
         n => n.saturating_sub(FRAME_OVERHEAD).max(1) as usize,
-    };
-    for piece in body.chunks(chunk) {
-        write_frame(buf, FRAME_BODY, channel, piece);
     }
 }
 

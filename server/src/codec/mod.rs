@@ -26,6 +26,7 @@ pub mod content;
 pub mod frame;
 pub mod fuzz;
 pub mod ids;
+pub mod outbuf;
 pub mod output;
 pub mod receive;
 pub mod server;
@@ -40,6 +41,7 @@ pub use frame::{
     decode_frame, is_supported_protocol_header, ContentHeader, Frame, FrameCodec, FramePayload,
     MethodFrame, FRAME_MIN_SIZE, HEARTBEAT_FRAME, PROTOCOL_HEADER,
 };
+pub use outbuf::OutFrames;
 pub use output::encode_output;
 pub use properties::{decode_properties, encode_properties};
 pub use server::ServerMethod;

@@ -4,21 +4,19 @@
 //! how it looks on the wire, content included, split to the connection's
 //! negotiated `frame_max`.
 
-use super::content::encode_encoded_content;
+use super::outbuf::FrameSink;
 use super::server::{
     encode_deliver_args, encode_get_ok_args, encode_return_args, write_method, ServerMethod,
 };
-use bytes::BytesMut;
 use warren_core::protocol::Output;
-use warren_core::Message;
 
 /// Appends the frames for one output. `Output::Store` is not for the wire and
 /// writes nothing; `Output::ConnectionClose` is a `connection.close` on channel 0.
 /// The caller routes by `out.conn()`.
-pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
+pub fn encode_output(out: &Output, frame_max: u32, sink: &mut impl FrameSink) {
     match out {
         Output::Reply { channel, reply, .. } => {
-            ServerMethod::Reply(reply.clone()).encode(*channel, buf);
+            ServerMethod::Reply(reply.clone()).encode(*channel, sink.buf());
         }
         Output::Deliver {
             channel,
@@ -28,7 +26,7 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
             message,
             ..
         } => {
-            write_method(buf, *channel, (60, 60), |buf| {
+            write_method(sink.buf(), *channel, (60, 60), |buf| {
                 encode_deliver_args(
                     buf,
                     consumer_tag,
@@ -38,7 +36,7 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
                     message.routing_key(),
                 )
             });
-            message_content(buf, *channel, message, frame_max);
+            sink.content(*channel, message, frame_max);
         }
         Output::GetOk {
             channel,
@@ -48,7 +46,7 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
             message,
             ..
         } => {
-            write_method(buf, *channel, (60, 71), |buf| {
+            write_method(sink.buf(), *channel, (60, 71), |buf| {
                 encode_get_ok_args(
                     buf,
                     *delivery_tag,
@@ -58,7 +56,7 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
                     *message_count,
                 )
             });
-            message_content(buf, *channel, message, frame_max);
+            sink.content(*channel, message, frame_max);
         }
         Output::Return {
             channel,
@@ -67,7 +65,7 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
             message,
             ..
         } => {
-            write_method(buf, *channel, (60, 50), |buf| {
+            write_method(sink.buf(), *channel, (60, 50), |buf| {
                 encode_return_args(
                     buf,
                     *reply_code,
@@ -76,7 +74,7 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
                     message.routing_key(),
                 )
             });
-            message_content(buf, *channel, message, frame_max);
+            sink.content(*channel, message, frame_max);
         }
         Output::Confirm {
             channel,
@@ -97,7 +95,7 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
                     requeue: false,
                 }
             };
-            method.encode(*channel, buf);
+            method.encode(*channel, sink.buf());
         }
         Output::CancelConsumer {
             channel,
@@ -107,26 +105,15 @@ pub fn encode_output(out: &Output, frame_max: u32, buf: &mut BytesMut) {
             consumer_tag: consumer_tag.clone(),
             nowait: true,
         }
-        .encode(*channel, buf),
+        .encode(*channel, sink.buf()),
         Output::ChannelClose { channel, error, .. } => {
-            ServerMethod::channel_close(error).encode(*channel, buf)
+            ServerMethod::channel_close(error).encode(*channel, sink.buf())
         }
         Output::ConnectionClose { error, .. } => {
-            ServerMethod::connection_close(error).encode(0, buf)
+            ServerMethod::connection_close(error).encode(0, sink.buf())
         }
         Output::Store(_) => {}
     }
-}
-
-/// A queued message's content: its encoded properties go out as they are.
-fn message_content(buf: &mut BytesMut, channel: u16, message: &Message, frame_max: u32) {
-    encode_encoded_content(
-        buf,
-        channel,
-        message.encoded_properties(),
-        message.body(),
-        frame_max,
-    );
 }
 
 #[cfg(test)]
@@ -134,6 +121,8 @@ mod tests {
     use super::*;
     use crate::codec::frame::{decode_frame, Frame, FramePayload};
     use crate::codec::properties::decode_properties;
+    use crate::codec::OutFrames;
+    use bytes::BytesMut;
     use warren_core::error::{AmqpError, ReplyCode};
     use warren_core::protocol::{Reply, StoreOp};
     use warren_core::types::{BasicProperties, Message};
@@ -403,5 +392,42 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// Shared bodies go out exactly as copied ones would: the same octets,
+    /// for bodies below and above the sharing size and split into frames.
+    #[test]
+    fn shared_bodies_encode_the_same_octets_as_copied_ones() {
+        let props = BasicProperties {
+            content_type: Some("text/plain".into()),
+            ..BasicProperties::default()
+        };
+        for size in [0usize, 10, 1023, 1024, 4096, 10_000] {
+            let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let message = Message::new(9, 0, "ex", "key", &props, &body);
+            let out = Output::Deliver {
+                conn: 1,
+                channel: 3,
+                consumer_tag: "ctag".into(),
+                delivery_tag: 7,
+                redelivered: false,
+                message,
+            };
+            for frame_max in [0u32, 4096, 131_072] {
+                let mut copied = BytesMut::new();
+                encode_output(&out, frame_max, &mut copied);
+                let mut shared = OutFrames::new();
+                encode_output(&out, frame_max, &mut shared);
+                encode_output(&out, frame_max, &mut shared);
+                let pieces = shared.take();
+                let joined: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).collect();
+                let mut twice = copied.to_vec();
+                twice.extend_from_slice(&copied);
+                assert_eq!(joined, twice, "size {size}, frame_max {frame_max}");
+                if size >= crate::codec::outbuf::SHARE_MIN {
+                    assert!(pieces.len() > 2, "a body of {size} should be its own piece");
+                }
+            }
+        }
     }
 }
