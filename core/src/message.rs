@@ -22,8 +22,17 @@ use crate::protocol::Millis;
 use crate::types::BasicProperties;
 use crate::wire::properties::{decode_properties, encode_properties, scan_properties};
 use bytes::{Bytes, BytesMut};
+use std::cell::RefCell;
 use std::fmt;
 use triomphe::{Arc, HeaderSlice, HeaderWithLength, ThinArc};
+
+thread_local! {
+    /// Where a message's parts are gathered before its one allocation.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A scratch buffer grown past this (by a huge message) is given back.
+const SCRATCH_KEEP: usize = 1 << 20;
 
 /// A published message, cheap to clone (one pointer) and shared by every
 /// queue it was routed to; what differs per queue lives in the queue's entry.
@@ -105,20 +114,23 @@ impl Message {
             body,
         ];
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        let stamp = HeaderWithLength::new((), len);
-        // Allocate once, zeroed, then copy each part in: a chained iterator
-        // would go byte by byte, and a Vec first would allocate twice.
-        let mut arc: Arc<HeaderSlice<HeaderWithLength<()>, [u8]>> =
-            Arc::from_header_and_iter(stamp, std::iter::repeat_n(0u8, len));
-        if let Some(inner) = Arc::get_mut(&mut arc) {
-            let mut at = 0;
+        // triomphe fills a header slice from an iterator one element at a
+        // time, or copies a whole slice at once: the parts are gathered in a
+        // reused scratch buffer so the allocation is filled by one memcpy.
+        let arc = SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            scratch.clear();
+            scratch.reserve(len);
             for part in parts {
-                if let Some(dst) = inner.slice.get_mut(at..at + part.len()) {
-                    dst.copy_from_slice(part);
-                }
-                at += part.len();
+                scratch.extend_from_slice(part);
             }
-        }
+            let arc: Arc<HeaderSlice<HeaderWithLength<()>, [u8]>> =
+                Arc::from_header_and_slice(HeaderWithLength::new((), len), &scratch);
+            if scratch.capacity() > SCRATCH_KEEP {
+                *scratch = Vec::new();
+            }
+            arc
+        });
         Message(Arc::into_thin(arc))
     }
 
