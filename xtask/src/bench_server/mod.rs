@@ -27,10 +27,45 @@ pub struct Options {
     pub warmup: f64,
     /// Messages queued by the memory workload.
     pub messages: u64,
+    /// Runs of each throughput and latency workload; the median is reported.
+    pub repeat: usize,
 }
 
 /// One broker's figures, by the keys used in [`rows`].
 type Figures = BTreeMap<String, f64>;
+
+/// Every run's figure, by key, before the median is taken.
+type Samples = BTreeMap<String, Vec<f64>>;
+
+/// The median of each key's samples (the lower middle one for an even count).
+fn medians(samples: &Samples) -> Figures {
+    samples
+        .iter()
+        .filter_map(|(key, values)| {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let middle = sorted.get((sorted.len().max(1) - 1) / 2)?;
+            Some((key.clone(), *middle))
+        })
+        .collect()
+}
+
+/// The samples behind a median, for the log under the table.
+fn sample_line(key: &str, rabbit: &Samples, warren: &Samples) -> Option<String> {
+    let list = |s: &Samples| {
+        s.get(key).map(|v| {
+            v.iter()
+                .map(|x| format!("{x:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    };
+    Some(format!(
+        "{key}: RabbitMQ [{}], Warren [{}]",
+        list(rabbit)?,
+        list(warren)?
+    ))
+}
 
 pub fn bench_server(root: &Path, options: &Options) -> Result<(), Failure> {
     ensure_rabbitmq()?;
@@ -55,7 +90,7 @@ pub fn bench_server(root: &Path, options: &Options) -> Result<(), Failure> {
     let mut failures = Vec::new();
 
     println!("\n== RabbitMQ 3.10 (own node on port {})", ports[0]);
-    let mut rabbit_figures = Figures::new();
+    let mut rabbit_samples = Samples::new();
     {
         let mut rabbit = Rabbit::new(work.path(), ports[0], ports[1])?;
         let url = rabbit.url();
@@ -64,21 +99,21 @@ pub fn bench_server(root: &Path, options: &Options) -> Result<(), Failure> {
         startup
             .args(["--url", &url, "startup"])
             .args(rabbit.startup_args());
-        record(&mut startup, "startup", &mut rabbit_figures, &mut failures);
+        record(&mut startup, "startup", &mut rabbit_samples, &mut failures);
         rabbit.start()?;
         workloads(
             &loadgen,
             &url,
             rabbit.pid()?,
             options,
-            &mut rabbit_figures,
+            &mut rabbit_samples,
             &mut failures,
         );
         rabbit.stop();
     }
 
     println!("\n== warren serve (port {})", ports[2]);
-    let mut warren_figures = Figures::new();
+    let mut warren_samples = Samples::new();
     {
         let mut warren = Warren::new(&warren_bin, work.path(), ports[2]);
         let url = warren.url();
@@ -86,20 +121,31 @@ pub fn bench_server(root: &Path, options: &Options) -> Result<(), Failure> {
         startup
             .args(["--url", &url, "startup"])
             .args(warren.startup_args(&work.path().join("warren-startup-data")));
-        record(&mut startup, "startup", &mut warren_figures, &mut failures);
+        record(&mut startup, "startup", &mut warren_samples, &mut failures);
         warren.start()?;
         workloads(
             &loadgen,
             &url,
             warren.pid()?,
             options,
-            &mut warren_figures,
+            &mut warren_samples,
             &mut failures,
         );
         warren.stop();
     }
 
+    let rabbit_figures = medians(&rabbit_samples);
+    let warren_figures = medians(&warren_samples);
     println!();
+    if options.repeat > 1 {
+        println!("Medians of {} runs; every run:", options.repeat);
+        for key in ["transient", "persistent", "body_4k", "p99"] {
+            if let Some(line) = sample_line(key, &rabbit_samples, &warren_samples) {
+                println!("  {line}");
+            }
+        }
+        println!();
+    }
     print!("{}", report::table(&rows(&rabbit_figures, &warren_figures)));
     println!("\nCPU used during the measured spans (2 cores in all):\n");
     print!(
@@ -122,7 +168,7 @@ fn workloads(
     url: &str,
     pid: u32,
     options: &Options,
-    figures: &mut Figures,
+    figures: &mut Samples,
     failures: &mut Vec<String>,
 ) {
     let timing = [
@@ -150,10 +196,17 @@ fn workloads(
         ("body_4k", throughput(&["--body", "4096"])),
         ("latency", strings(&["latency", "--rate", "10000"])),
     ];
-    for (name, args) in runs {
+    // The memory workload once (it queues a million messages), then every other
+    // workload `repeat` times, round by round.
+    let (memory, timed) = runs.split_at(1);
+    let rounds = std::iter::once(memory)
+        .chain(std::iter::repeat_n(timed, options.repeat))
+        .flatten();
+    for (name, args) in rounds {
+        let name = *name;
         idle::wait_until_idle(pid);
         let mut command = Command::new(loadgen);
-        command.args(["--url", url]).args(&args);
+        command.args(["--url", url]).args(args);
         if name != "memory" {
             command.args(&timing).args(["--pid", &pid.to_string()]);
         }
@@ -166,7 +219,7 @@ fn workloads(
 fn record(
     command: &mut Command,
     name: &'static str,
-    figures: &mut Figures,
+    figures: &mut Samples,
     failures: &mut Vec<String>,
 ) {
     let mut result = None;
@@ -193,16 +246,14 @@ fn record(
     };
     for (key, value) in found {
         match value {
-            Some(v) => {
-                figures.insert(key.to_string(), v);
-            }
+            Some(v) => figures.entry(key.to_string()).or_default().push(v),
             None => failures.push(format!("{name}: no {key} in the result")),
         }
     }
     // Where the machine's two cores went during the measured span.
     for side in ["broker", "loadgen"] {
         if let Some(cores) = number(&format!("{side}_cores")) {
-            figures.insert(cpu_key(side, name), cores);
+            figures.entry(cpu_key(side, name)).or_default().push(cores);
         }
     }
 }
@@ -380,5 +431,24 @@ impl WorkDir {
 impl Drop for WorkDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_run_or_the_lower_middle_one() {
+        let mut samples = Samples::new();
+        samples.insert("odd".into(), vec![90.0, 70.0, 110.0]);
+        samples.insert("even".into(), vec![4.0, 1.0, 3.0, 2.0]);
+        samples.insert("one".into(), vec![5.0]);
+        samples.insert("none".into(), vec![]);
+        let m = medians(&samples);
+        assert_eq!(m.get("odd"), Some(&90.0));
+        assert_eq!(m.get("even"), Some(&2.0));
+        assert_eq!(m.get("one"), Some(&5.0));
+        assert_eq!(m.get("none"), None);
     }
 }
