@@ -5,7 +5,6 @@
 use super::client::ClientMethod;
 use super::content::{ContentAssembler, DEFAULT_MAX_MESSAGE_SIZE};
 use super::frame::{Frame, FramePayload};
-use std::collections::HashMap;
 use warren_core::error::AmqpError;
 
 /// One received frame, filed. Returned by value and taken apart at once, so
@@ -28,7 +27,8 @@ pub enum Received {
 /// A connection's receiving state: a content assembler per channel.
 #[derive(Debug, Default)]
 pub struct Receiving {
-    assemblers: HashMap<u16, ContentAssembler>,
+    /// Keyed by channel number (below 2048): a fast hasher, looked up per frame.
+    assemblers: std::collections::HashMap<u16, ContentAssembler, foldhash::fast::RandomState>,
 }
 
 impl Receiving {

@@ -55,7 +55,14 @@ fn sample_line(key: &str, rabbit: &Samples, warren: &Samples) -> Option<String> 
     let list = |s: &Samples| {
         s.get(key).map(|v| {
             v.iter()
-                .map(|x| format!("{x:.0}"))
+                // msg/s as whole numbers, milliseconds (p99) to 0.01.
+                .map(|x| {
+                    if *x < 100.0 {
+                        format!("{x:.2}")
+                    } else {
+                        format!("{x:.0}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         })
