@@ -50,16 +50,30 @@ impl AsRef<[u8]> for SharedBody {
     }
 }
 
+/// The buffer's first size. `bytes` remembers it: once sealed pieces share
+/// the buffer, the next one is allocated at least this big, rather than just
+/// big enough for the next frame and then doubled frame by frame.
+const FIRST_CAPACITY: usize = 4096;
+
 /// Encoded frames in order: sealed pieces, then the buffer being written.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct OutFrames {
     pieces: Vec<Bytes>,
     cur: BytesMut,
 }
 
+impl Default for OutFrames {
+    fn default() -> Self {
+        OutFrames::new()
+    }
+}
+
 impl OutFrames {
     pub fn new() -> OutFrames {
-        OutFrames::default()
+        OutFrames {
+            pieces: Vec::new(),
+            cur: BytesMut::with_capacity(FIRST_CAPACITY),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
