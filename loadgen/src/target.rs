@@ -1,7 +1,6 @@
 //! The broker under test, given as an AMQP URL, and opening connections to it.
 //!
-//! Parsed here rather than with amqprs's `urispec` feature so the crate builds with the
-//! same amqprs features as warren-remote (no extra dependency to compile on a 2-core box).
+//! Parsed by warren-remote's `parse_url`, the one URL parser the project has.
 
 use amqprs::connection::{Connection, OpenConnectionArguments};
 
@@ -18,46 +17,16 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parses `amqp://[user[:password]@]host[:port][/vhost]`; the vhost is percent-decoded
-    /// (`%2F` is `/`) and defaults to `/`, as RabbitMQ's URI spec says.
+    /// Parses `amqp://[user[:password]@]host[:port][/vhost]` with warren-remote's
+    /// parser (the vhost percent-decoded, `%2F` is `/`; RabbitMQ's defaults).
     pub fn parse(url: &str) -> Result<Target, Error> {
-        let rest = url
-            .strip_prefix("amqp://")
-            .ok_or_else(|| Error(format!("{url}: only amqp:// URLs are supported")))?;
-        let (authority, vhost) = match rest.split_once('/') {
-            Some((authority, vhost)) => (authority, percent_decode(vhost)?),
-            None => (rest, "/".to_string()),
-        };
-        let vhost = if vhost.is_empty() { "/".into() } else { vhost };
-        let (credentials, hostport) = match authority.rsplit_once('@') {
-            Some((credentials, hostport)) => (Some(credentials), hostport),
-            None => (None, authority),
-        };
-        let (user, password) = match credentials {
-            Some(c) => match c.split_once(':') {
-                Some((user, password)) => (percent_decode(user)?, percent_decode(password)?),
-                None => (percent_decode(c)?, String::new()),
-            },
-            None => ("guest".into(), "guest".into()),
-        };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((host, port)) => {
-                let port = port
-                    .parse()
-                    .map_err(|_| Error(format!("{url}: bad port {port:?}")))?;
-                (host, port)
-            }
-            None => (hostport, 5672),
-        };
-        if host.is_empty() {
-            return Err(Error(format!("{url}: no host")));
-        }
+        let t = warren_remote::parse_url(url).map_err(Error)?;
         Ok(Target {
-            host: host.to_string(),
-            port,
-            user,
-            password,
-            vhost,
+            host: t.host,
+            port: t.port,
+            user: t.user,
+            password: t.password,
+            vhost: t.vhost,
         })
     }
 
@@ -71,28 +40,6 @@ impl Target {
             .await
             .map_err(|e| Error(format!("connecting to {}:{}: {e}", self.host, self.port)))
     }
-}
-
-/// Decodes `%XX` escapes; anything else is kept as it is.
-fn percent_decode(text: &str) -> Result<String, Error> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| Error(format!("bad percent escape in {text:?}")))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| Error(format!("{text:?} is not UTF-8 once decoded")))
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ impl Broker {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        if c.backlog.is_none() && c.channels.values().all(|ch| ch.consumers.is_empty()) {
+        if c.backlog.is_none() && !c.consumes() {
             c.backlog = Some(queue.clone());
         }
     }
@@ -48,12 +48,12 @@ impl Broker {
         let Some(queue) = &c.backlog else {
             return false;
         };
-        let behind = c.channels.values().all(|ch| ch.consumers.is_empty())
+        let behind = !c.consumes()
             && self
                 .vhosts
                 .get(&c.vhost)
                 .and_then(|v| v.queues.get(queue))
-                .is_some_and(|q| q.consumer_count() > 0 && q.ready.len() > FLOW_LOW);
+                .is_some_and(|q| consumed_above(q, FLOW_LOW));
         if !behind {
             c.backlog = None;
         }
@@ -63,5 +63,10 @@ impl Broker {
 
 /// Whether `q` is over the flow mark with consumers to drain it.
 pub(crate) fn over_high(q: &Queue) -> bool {
-    q.consumer_count() > 0 && q.ready.len() > FLOW_HIGH
+    consumed_above(q, FLOW_HIGH)
+}
+
+/// Whether `q` has consumers and more than `mark` ready messages.
+fn consumed_above(q: &Queue, mark: usize) -> bool {
+    q.consumer_count() > 0 && q.ready.len() > mark
 }

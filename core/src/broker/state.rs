@@ -16,6 +16,13 @@ pub struct Connection {
     pub backlog: Option<Arc<str>>,
 }
 
+impl Connection {
+    /// Whether any of its channels has a consumer.
+    pub fn consumes(&self) -> bool {
+        self.channels.values().any(|ch| !ch.consumers.is_empty())
+    }
+}
+
 /// A consumer's own state; the queue's ring holds a [`crate::queue::ConsumerRef`] to it.
 #[derive(Clone, Debug)]
 pub struct Consumer {

@@ -145,11 +145,17 @@ impl Frame {
 /// Appends one frame with the given payload.
 pub fn write_frame(buf: &mut BytesMut, frame_type: u8, channel: u16, payload: &[u8]) {
     buf.reserve(payload.len() + FRAME_OVERHEAD as usize);
-    buf.put_u8(frame_type);
-    buf.put_u16(channel);
-    buf.put_u32(u32::try_from(payload.len()).unwrap_or(u32::MAX));
+    write_frame_head(buf, frame_type, channel, payload.len());
     buf.put_slice(payload);
     buf.put_u8(FRAME_END);
+}
+
+/// Appends a frame's type, channel and payload size; the caller appends the
+/// payload and [`FRAME_END`] (or hands the payload over as a piece of its own).
+pub fn write_frame_head(buf: &mut BytesMut, frame_type: u8, channel: u16, size: usize) {
+    buf.put_u8(frame_type);
+    buf.put_u16(channel);
+    buf.put_u32(u32::try_from(size).unwrap_or(u32::MAX));
 }
 
 /// Appends a frame whose payload `fill` writes straight into `buf` (no

@@ -8,7 +8,7 @@
 //! the message itself: the writer hands the pieces to one `writev`.
 
 use super::content::{body_frame_payload, encode_content_header, encode_encoded_content};
-use super::frame::{FRAME_BODY, FRAME_END};
+use super::frame::{write_frame_head, FRAME_BODY, FRAME_END};
 use bytes::{BufMut, Bytes, BytesMut};
 use warren_core::Message;
 
@@ -129,9 +129,7 @@ impl FrameSink for OutFrames {
         let mut at = 0;
         while at < size {
             let end = (at + chunk).min(size);
-            self.cur.put_u8(FRAME_BODY);
-            self.cur.put_u16(channel);
-            self.cur.put_u32((end - at) as u32);
+            write_frame_head(&mut self.cur, FRAME_BODY, channel, end - at);
             self.share(body.slice(at..end));
             self.cur.put_u8(FRAME_END);
             at = end;
