@@ -4,12 +4,12 @@
 //! garbage-collects their heaps after `queue.delete-ok`, Warren frees its backlog. Work
 //! still running when the next workload starts would be charged to that workload (the
 //! first RabbitMQ run put a p99 of 43 ms on the latency workload that way), so each
-//! workload starts only once the broker uses less than a few percent of a core.
+//! workload starts only once the brokers together use less than a few percent of a core.
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-/// Below this many cores the broker counts as idle.
+/// Below this many cores (all the watched processes together) the brokers count as idle.
 const IDLE_CORES: f64 = 0.05;
 /// How long each CPU sample spans.
 const SAMPLE: Duration = Duration::from_millis(500);
@@ -18,23 +18,28 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// USER_HZ: the unit of /proc/PID/stat's CPU times on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// Waits until `pid` is idle; prints how long that took when it was not idle at once.
-pub fn wait_until_idle(pid: u32) {
+/// Waits until the processes in `pids` are idle together; prints how long that took
+/// when they were not idle at once.
+pub fn wait_until_idle(pids: &[u32]) {
     let start = Instant::now();
     let mut cores = f64::NAN;
+    let total = || pids.iter().map(|&pid| cpu_ticks(pid)).sum::<Option<u64>>();
     while start.elapsed() < PATIENCE {
-        let Some(before) = cpu_ticks(pid) else { return };
+        let Some(before) = total() else { return };
         sleep(SAMPLE);
-        let Some(after) = cpu_ticks(pid) else { return };
+        let Some(after) = total() else { return };
         cores = after.saturating_sub(before) as f64 / TICKS_PER_SECOND / SAMPLE.as_secs_f64();
         if cores < IDLE_CORES {
             if start.elapsed() > SAMPLE * 2 {
-                println!("(broker idle after {:.1} s)", start.elapsed().as_secs_f64());
+                println!(
+                    "(brokers idle after {:.1} s)",
+                    start.elapsed().as_secs_f64()
+                );
             }
             return;
         }
     }
-    println!("(broker still busy after {PATIENCE:?}: {cores:.2} cores; going on)");
+    println!("(brokers still busy after {PATIENCE:?}: {cores:.2} cores; going on)");
 }
 
 /// utime + stime of a process, in ticks; `None` once it is gone.

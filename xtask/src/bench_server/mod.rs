@@ -2,13 +2,19 @@
 //! client) against RabbitMQ 3.10 and against `warren serve`, in one run, with each
 //! workload's figures side by side as a ratio against the goals of the server issue.
 //!
-//! The brokers never run at the same time: all workloads run against RabbitMQ, it is
-//! stopped, then all run against Warren. On a 2-core machine an idle Erlang VM still
-//! takes scheduler time, and either broker's leftovers would disturb the other's figures.
-//! Each broker starts fresh, so the memory workload (run first) sees a clean baseline.
+//! Start-up is timed with nothing else running, and each broker's memory workload runs
+//! first on a fresh broker so it sees a clean baseline. The throughput and latency
+//! workloads then run with both brokers up, taking turns: round by round, each workload
+//! runs against one broker and right after against the other (RabbitMQ first in odd
+//! rounds, Warren first in even ones). This shared 2-core VM gets noisier and calmer over
+//! minutes, and runs far apart in time would compare the noise, not the brokers; runs
+//! side by side see the same machine. Before each run the driver waits until both
+//! brokers are idle, so neither one's leftover work (RabbitMQ freeing a million
+//! messages) is charged to the other.
 
 mod brokers;
 mod idle;
+mod noise;
 mod report;
 
 use std::collections::BTreeMap;
@@ -30,6 +36,9 @@ pub struct Options {
     /// Runs of each throughput and latency workload; the median is reported.
     pub repeat: usize,
 }
+
+/// How long the machine's calm is measured before each round ([`noise`]).
+const STALL_PROBE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One broker's figures, by the keys used in [`rows`].
 type Figures = BTreeMap<String, f64>;
@@ -96,50 +105,95 @@ pub fn bench_server(root: &Path, options: &Options) -> Result<(), Failure> {
     let work = WorkDir::create()?;
     let mut failures = Vec::new();
 
-    println!("\n== RabbitMQ 3.10 (own node on port {})", ports[0]);
+    let [rabbit_port, rabbit_dist_port, warren_port] = [ports[0], ports[1], ports[2]];
+    let mut rabbit = Rabbit::new(work.path(), rabbit_port, rabbit_dist_port)?;
+    let mut warren = Warren::new(&warren_bin, work.path(), warren_port);
     let mut rabbit_samples = Samples::new();
-    {
-        let mut rabbit = Rabbit::new(work.path(), ports[0], ports[1])?;
-        let url = rabbit.url();
-        let mut startup = Command::new(&loadgen);
-        rabbit.configure(&mut startup);
-        startup
-            .args(["--url", &url, "startup"])
-            .args(rabbit.startup_args());
-        record(&mut startup, "startup", &mut rabbit_samples, &mut failures);
-        rabbit.start()?;
-        workloads(
-            &loadgen,
-            &url,
-            rabbit.pid()?,
-            options,
-            &mut rabbit_samples,
-            &mut failures,
-        );
-        rabbit.stop();
-    }
-
-    println!("\n== warren serve (port {})", ports[2]);
     let mut warren_samples = Samples::new();
-    {
-        let mut warren = Warren::new(&warren_bin, work.path(), ports[2]);
-        let url = warren.url();
-        let mut startup = Command::new(&loadgen);
-        startup
-            .args(["--url", &url, "startup"])
-            .args(warren.startup_args(&work.path().join("warren-startup-data")));
-        record(&mut startup, "startup", &mut warren_samples, &mut failures);
-        warren.start()?;
-        workloads(
-            &loadgen,
-            &url,
-            warren.pid()?,
-            options,
-            &mut warren_samples,
-            &mut failures,
+
+    println!("\n== Start-up, each broker alone on the machine");
+    let mut startup = Command::new(&loadgen);
+    rabbit.configure(&mut startup);
+    startup
+        .args(["--url", &rabbit.url(), "startup"])
+        .args(rabbit.startup_args());
+    record(&mut startup, "startup", &mut rabbit_samples, &mut failures);
+    let mut startup = Command::new(&loadgen);
+    startup
+        .args(["--url", &warren.url(), "startup"])
+        .args(warren.startup_args(&work.path().join("warren-startup-data")));
+    record(&mut startup, "startup", &mut warren_samples, &mut failures);
+
+    println!("\n== Memory, each broker freshly started (RabbitMQ on port {rabbit_port}, Warren on {warren_port})");
+    rabbit.start()?;
+    let rabbit_pid = rabbit.pid()?;
+    let memory = memory_args(options);
+    run_workload(
+        &loadgen,
+        (&rabbit.url(), rabbit_pid),
+        ("memory", &memory),
+        &[rabbit_pid],
+        options,
+        &mut rabbit_samples,
+        &mut failures,
+    );
+    warren.start()?;
+    let warren_pid = warren.pid()?;
+    let both = [rabbit_pid, warren_pid];
+    run_workload(
+        &loadgen,
+        (&warren.url(), warren_pid),
+        ("memory", &memory),
+        &both,
+        options,
+        &mut warren_samples,
+        &mut failures,
+    );
+
+    println!("\n== Throughput and latency: both brokers up, taking turns");
+    let (rabbit_url, warren_url) = (rabbit.url(), warren.url());
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let mut stalls = Vec::new();
+    for round in 0..options.repeat {
+        idle::wait_until_idle(&both);
+        let found = noise::measure(cores, STALL_PROBE);
+        println!(
+            "\n-- round {} of {}: the machine stalled {:.2}% of the time (longest {:.1} ms)",
+            round + 1,
+            options.repeat,
+            found.lost_percent,
+            found.longest_ms
         );
-        warren.stop();
+        stalls.push(found);
+        for (name, args) in timed_workloads() {
+            // Alternate who goes first, so neither always runs right after the other.
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for side in order {
+                let (target, samples) = if side == 0 {
+                    ((rabbit_url.as_str(), rabbit_pid), &mut rabbit_samples)
+                } else {
+                    ((warren_url.as_str(), warren_pid), &mut warren_samples)
+                };
+                println!(
+                    "\n-- round {} of {}: {name} against {}",
+                    round + 1,
+                    options.repeat,
+                    if side == 0 { "RabbitMQ" } else { "Warren" }
+                );
+                run_workload(
+                    &loadgen,
+                    target,
+                    (name, &args),
+                    &both,
+                    options,
+                    samples,
+                    &mut failures,
+                );
+            }
+        }
     }
+    rabbit.stop();
+    warren.stop();
 
     let rabbit_figures = medians(&rabbit_samples);
     let warren_figures = medians(&warren_samples);
@@ -153,6 +207,11 @@ pub fn bench_server(root: &Path, options: &Options) -> Result<(), Failure> {
         }
         println!();
     }
+    let stalls: Vec<String> = stalls
+        .iter()
+        .map(|s| format!("{:.2}% (longest {:.1} ms)", s.lost_percent, s.longest_ms))
+        .collect();
+    println!("Machine stalls, round by round: [{}]\n", stalls.join(", "));
     print!("{}", report::table(&rows(&rabbit_figures, &warren_figures)));
     println!("\nCPU used during the measured spans (2 cores in all):\n");
     print!(
@@ -169,32 +228,18 @@ pub fn bench_server(root: &Path, options: &Options) -> Result<(), Failure> {
     }
 }
 
-/// Every workload but startup, against one running broker.
-fn workloads(
-    loadgen: &Path,
-    url: &str,
-    pid: u32,
-    options: &Options,
-    figures: &mut Samples,
-    failures: &mut Vec<String>,
-) {
-    let timing = [
-        "--warmup".to_string(),
-        options.warmup.to_string(),
-        "--seconds".to_string(),
-        options.seconds.to_string(),
-    ];
-    let runs: [(&'static str, Vec<String>); 5] = [
-        (
-            "memory",
-            vec![
-                "memory".into(),
-                "--pid".into(),
-                pid.to_string(),
-                "--messages".into(),
-                options.messages.to_string(),
-            ],
-        ),
+/// The memory workload's arguments: a million messages queued with no consumer.
+fn memory_args(options: &Options) -> Vec<String> {
+    vec![
+        "memory".into(),
+        "--messages".into(),
+        options.messages.to_string(),
+    ]
+}
+
+/// The throughput and latency workloads, each run `repeat` times per broker.
+fn timed_workloads() -> [(&'static str, Vec<String>); 4] {
+    [
         ("transient", throughput(&["--body", "16"])),
         (
             "persistent",
@@ -202,23 +247,35 @@ fn workloads(
         ),
         ("body_4k", throughput(&["--body", "4096"])),
         ("latency", strings(&["latency", "--rate", "10000"])),
-    ];
-    // The memory workload once (it queues a million messages), then every other
-    // workload `repeat` times, round by round.
-    let (memory, timed) = runs.split_at(1);
-    let rounds = std::iter::once(memory)
-        .chain(std::iter::repeat_n(timed, options.repeat))
-        .flatten();
-    for (name, args) in rounds {
-        let name = *name;
-        idle::wait_until_idle(pid);
-        let mut command = Command::new(loadgen);
-        command.args(["--url", url]).args(args);
-        if name != "memory" {
-            command.args(&timing).args(["--pid", &pid.to_string()]);
-        }
-        record(&mut command, name, figures, failures);
+    ]
+}
+
+/// Runs one workload against the broker at `target` (URL, process id) once every
+/// process in `quiet` is idle, and files its figures in `figures`.
+fn run_workload(
+    loadgen: &Path,
+    (url, pid): (&str, u32),
+    (name, args): (&'static str, &[String]),
+    quiet: &[u32],
+    options: &Options,
+    figures: &mut Samples,
+    failures: &mut Vec<String>,
+) {
+    idle::wait_until_idle(quiet);
+    let mut command = Command::new(loadgen);
+    command
+        .args(["--url", url])
+        .args(args)
+        .args(["--pid", &pid.to_string()]);
+    if name != "memory" {
+        command.args([
+            "--warmup",
+            &options.warmup.to_string(),
+            "--seconds",
+            &options.seconds.to_string(),
+        ]);
     }
+    record(&mut command, name, figures, failures);
 }
 
 /// Runs the load generator and files its result under `name` (latency gives three
