@@ -76,9 +76,10 @@ enum Command {
         /// Messages the memory workload queues.
         #[arg(long, default_value_t = 1_000_000)]
         messages: u64,
-        /// Runs of each throughput and latency workload per broker; the table shows
-        /// the median (this shared VM varies by ±10% from one run to the next).
-        #[arg(long, default_value_t = 3)]
+        /// Rounds of the throughput and latency workloads, each broker once per round;
+        /// the table shows the median (this shared VM varies by ±10% from one run to
+        /// the next).
+        #[arg(long, default_value_t = 5)]
         repeat: usize,
     },
     /// Build the playground (web/) for the browser into dist/ and print the gzipped wasm size.
