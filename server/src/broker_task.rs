@@ -84,6 +84,13 @@ pub enum ToBroker {
     Call(AdminCall),
 }
 
+/// How many reader messages the task handles before it flushes what they
+/// produced. Each may hold a whole 64 KiB read of publishes, so 64 of them
+/// (as before) could be 7 ms of work with 4 KiB bodies, during which the
+/// deliveries an ack had just allowed waited unflushed and a prefetch-bound
+/// consumer ran dry; with 4 the 4 KiB benchmark gained about 4%.
+const MESSAGES_PER_TURN: usize = 4;
+
 /// How many events a slow event-stream subscriber may fall behind before it
 /// is told it lagged and skips ahead.
 const EVENT_BACKLOG: usize = 16 * 1024;
@@ -309,7 +316,7 @@ impl BrokerTask {
         mut rx: mpsc::Receiver<ToBroker>,
         mut synced: mpsc::UnboundedReceiver<u64>,
     ) {
-        let mut batch = Vec::with_capacity(64);
+        let mut batch = Vec::with_capacity(MESSAGES_PER_TURN);
         let mut memory_tick = tokio::time::interval(Duration::from_millis(100));
         memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shutdown: Option<(oneshot::Sender<()>, Instant)> = None;
@@ -323,7 +330,7 @@ impl BrokerTask {
             tokio::select! {
                 biased;
                 Some(s) = synced.recv() => self.on_synced(s),
-                n = rx.recv_many(&mut batch, 64) => {
+                n = rx.recv_many(&mut batch, MESSAGES_PER_TURN) => {
                     if n == 0 {
                         break;
                     }
