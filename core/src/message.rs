@@ -115,9 +115,8 @@ impl Message {
             UniqueArc::from_header_and_uninit_slice(HeaderWithLength::new((), len), len);
         let mut at = 0;
         for part in parts {
-            let Some(dst) = fresh.slice.get_mut(at..at + part.len()) else {
-                break;
-            };
+            // In range: the parts' lengths add up to `len`.
+            let dst = &mut fresh.slice[at..at + part.len()];
             // SAFETY: `dst` is `part.len()` writable bytes of the allocation
             // just made, which cannot overlap `part` (borrowed from the caller).
             unsafe {

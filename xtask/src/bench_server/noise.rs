@@ -75,10 +75,4 @@ mod tests {
         assert!((found.longest_ms - 10.0).abs() < 1e-9, "{found:?}");
         assert_eq!(summarize(&[vec![], vec![]], ms(500)).lost_percent, 0.0);
     }
-
-    #[test]
-    fn a_short_measurement_runs_and_stays_within_bounds() {
-        let found = measure(1, Duration::from_millis(20));
-        assert!((0.0..=100.0).contains(&found.lost_percent), "{found:?}");
-    }
 }
