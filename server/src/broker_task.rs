@@ -544,7 +544,12 @@ impl BrokerTask {
                 if let Some(c) = self.conns.get_mut(&id) {
                     ServerMethod::ConnectionCloseOk.encode(0, c.tail().buf());
                     c.state = ConnState::Gone;
-                    c.shutdown_after = true;
+                    // As RabbitMQ does, leave closing the socket to the
+                    // client, which may still be reading our close-ok:
+                    // clients such as lapin report an aborted connection
+                    // when the server's FIN comes first. The writer closes
+                    // it itself if the client has not after CLOSING_TIMEOUT.
+                    c.closing_after = true;
                     self.mark_dirty(id);
                 }
             }

@@ -6,6 +6,7 @@ mod common;
 use bytes::BytesMut;
 use common::{Raw, Server};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use warren_core::protocol::{Command, Reply};
 use warren_core::types::{BasicProperties, FieldTable};
 use warren_server::codec::{ClientMethod, FramePayload, ServerMethod, PROTOCOL_HEADER};
@@ -258,6 +259,38 @@ async fn heartbeats_go_out_and_a_silent_client_is_dropped() {
         r.send_bytes(&warren_server::codec::HEARTBEAT_FRAME).await;
     }
     r.channel(1).await;
+}
+
+#[tokio::test]
+async fn after_close_ok_the_client_closes_the_socket_first() {
+    // RabbitMQ answers a client's connection.close with close-ok and then
+    // waits for the client to close the TCP connection; a server FIN right
+    // behind the close-ok makes lapin's close() fail with ConnectionAborted.
+    let s = Server::start();
+    let mut r = Raw::open(s.port, 0).await;
+    r.send(
+        0,
+        ClientMethod::ConnectionClose {
+            reply_code: 200,
+            reply_text: "bye".into(),
+            class_id: 0,
+            method_id: 0,
+        },
+    )
+    .await;
+    assert_eq!(r.method().await, Some((0, ServerMethod::ConnectionCloseOk)));
+    let mut byte = [0u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(500), r.sock.read(&mut byte)).await;
+    assert!(
+        early.is_err(),
+        "the server closed (or wrote) first: {early:?}"
+    );
+    r.sock.shutdown().await.expect("shutdown");
+    let after = tokio::time::timeout(Duration::from_secs(2), r.sock.read(&mut byte)).await;
+    assert!(
+        matches!(after, Ok(Ok(0)) | Ok(Err(_))),
+        "the server kept the socket open after the client's FIN: {after:?}"
+    );
 }
 
 #[tokio::test]
