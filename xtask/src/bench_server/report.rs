@@ -60,7 +60,7 @@ pub fn table(rows: &[Row]) -> String {
         let (ratio, met) = match (row.rabbit, row.warren) {
             (Some(r), Some(w)) => (
                 if r > 0.0 {
-                    format!("{:.2}×", w / r)
+                    ratio_text(w / r, row.goal)
                 } else {
                     "—".into()
                 },
@@ -90,6 +90,22 @@ pub fn table(rows: &[Row]) -> String {
         ));
     }
     out
+}
+
+/// A ratio to two decimals, or three when two would round it onto the goal's bound
+/// and hide which side it is on (2.998× printed as 3.00× beside a "no").
+fn ratio_text(ratio: f64, goal: Goal) -> String {
+    let two = format!("{ratio:.2}");
+    let bound = match goal {
+        Goal::AtLeastTimes(x) | Goal::AtMostTimes(x) => Some(x),
+        Goal::WarrenAtMost(_) | Goal::Informational => None,
+    };
+    let on_bound = bound.is_some_and(|x| format!("{x:.2}") == two && ratio != x);
+    if on_bound {
+        format!("{ratio:.3}×")
+    } else {
+        format!("{two}×")
+    }
 }
 
 /// A number with a precision that suits its size: `64,123`, `2.91`, `0.42`.
@@ -128,6 +144,15 @@ pub fn parse_result(line: &str) -> Option<BTreeMap<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ratio_that_rounds_onto_its_bound_gets_a_third_decimal() {
+        assert_eq!(ratio_text(2.998, Goal::AtLeastTimes(3.0)), "2.998×");
+        assert_eq!(ratio_text(0.5039, Goal::AtMostTimes(0.5)), "0.504×");
+        assert_eq!(ratio_text(3.0, Goal::AtLeastTimes(3.0)), "3.00×");
+        assert_eq!(ratio_text(3.43, Goal::AtLeastTimes(3.0)), "3.43×");
+        assert_eq!(ratio_text(2.998, Goal::Informational), "3.00×");
+    }
 
     #[test]
     fn goals_compare_the_right_way_round() {
