@@ -18,7 +18,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 /// After sending `connection.close`, how long to wait for the client's
-/// `close-ok` before closing the socket anyway.
+/// `close-ok`, and after sending `close-ok`, for the client to close the
+/// socket, before closing it anyway.
 pub const CLOSING_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The most pieces handed to one `writev` (Linux allows 1024).
@@ -34,8 +35,9 @@ pub enum WriterMsg {
     Pieces(Vec<Bytes>),
     /// The negotiated heartbeat interval in seconds (0 = none).
     Heartbeat(u16),
-    /// A `connection.close` went out: close the socket once the client
-    /// answers ([`WriterMsg::Shutdown`]) or after [`CLOSING_TIMEOUT`].
+    /// A `connection.close` or a `close-ok` went out: the client is to end
+    /// the connection. Close the socket when it has ([`WriterMsg::Shutdown`])
+    /// or after [`CLOSING_TIMEOUT`].
     Closing,
     /// Write what is queued, then close the socket.
     Shutdown,
