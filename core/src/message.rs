@@ -16,7 +16,9 @@
 //! that `triomphe::ThinArc` keeps): the id and the publish time, then the
 //! lengths of exchange, routing key and properties, all five as LEB128
 //! varints; then those three and the body, back to back. Varints because the
-//! usual values are small: a few bytes of id and time, one byte per length.
+//! usual values are small: a few bytes of id, one byte per length, and a few
+//! bytes of time in the simulator (6 on the server, whose clock is wall-clock
+//! milliseconds).
 
 use crate::protocol::Millis;
 use crate::types::BasicProperties;

@@ -14,6 +14,7 @@
 //! every decision is the core's, taken in one order, as in the simulation.
 
 use crate::admin::{AdminCall, Done, INTERNAL_CONN_BASE};
+use crate::clock::Clock;
 use crate::codec::outbuf::FrameSink;
 use crate::codec::{encode_output, ClientMethod, OutFrames, ServerMethod};
 use crate::handshake::Tuning;
@@ -126,10 +127,7 @@ pub struct ConnMeta {
 
 impl ConnMeta {
     pub fn now_ms() -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
+        crate::clock::wall_now()
     }
 }
 
@@ -173,7 +171,7 @@ pub struct Settings {
 /// The broker task's state.
 pub struct BrokerTask {
     core: Broker,
-    start: Instant,
+    clock: Clock,
     conns: HashMap<ConnId, Conn>,
     dirty: Vec<ConnId>,
     store: mpsc::UnboundedSender<StoreMsg>,
@@ -203,14 +201,14 @@ pub struct BrokerTask {
 impl BrokerTask {
     pub fn new(
         core: Broker,
-        start: Instant,
+        clock: Clock,
         store: mpsc::UnboundedSender<StoreMsg>,
         alarm: watch::Sender<bool>,
         settings: Settings,
     ) -> BrokerTask {
         BrokerTask {
             core,
-            start,
+            clock,
             conns: HashMap::default(),
             dirty: Vec::new(),
             store,
@@ -232,7 +230,7 @@ impl BrokerTask {
     }
 
     pub(crate) fn now(&self) -> Millis {
-        self.start.elapsed().as_millis() as Millis
+        self.clock.now()
     }
 
     pub(crate) fn core(&self) -> &Broker {
@@ -324,7 +322,7 @@ impl BrokerTask {
             let timer = self.core.poll_timeout().map(|t| {
                 // Never spin on a deadline the core did not clear.
                 let t = t.max(self.last_timeout + 1);
-                self.start + Duration::from_millis(t)
+                self.clock.instant_of(t)
             });
             let far = Instant::now() + Duration::from_secs(3600);
             tokio::select! {

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod broker_task;
+pub mod clock;
 pub mod codec;
 pub mod config;
 pub mod connection;

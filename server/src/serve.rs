@@ -4,6 +4,7 @@
 
 use crate::admin::BrokerHandle;
 use crate::broker_task::{BrokerTask, Settings, ToBroker};
+use crate::clock::Clock;
 use crate::config::{load_definitions, ServeConfig};
 use crate::connection::{self, Shared};
 use crate::store::{recover_into, Store};
@@ -13,7 +14,6 @@ use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::Instant;
 use warren_core::{Broker, BrokerConfig};
 
 /// Runs the server until SIGINT or SIGTERM. Errors (a busy port, an unusable
@@ -84,6 +84,9 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
         events: false,
         default_user: defs.is_none(),
     });
+    // Recovery and boot definitions happen at the clock's start.
+    let clock = Clock::starting_now();
+    core.set_clock(clock.now());
     if let Some(d) = &defs {
         core.load_definitions(d).map_err(|e| {
             format!(
@@ -106,7 +109,7 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
     let (broker_tx, broker_rx) = mpsc::channel(1024);
     let task = BrokerTask::new(
         core,
-        Instant::now(),
+        clock,
         store_tx,
         alarm_tx,
         Settings {

@@ -205,3 +205,89 @@ async fn messages_out_with_a_consumer_come_back_redelivered() {
         }
     }
 }
+
+/// The `time` of a dead-lettered message's first `x-death` entry, in seconds.
+fn x_death_time(props: &BasicProperties) -> Option<u64> {
+    use amqprs::{FieldTable, FieldValue};
+    let deaths = props.headers()?.get(&"x-death".try_into().ok()?)?.clone();
+    let FieldValue::A(deaths) = deaths else {
+        return None;
+    };
+    let first = Vec::<FieldValue>::from(deaths).into_iter().next()?;
+    let table = FieldTable::try_from(first).ok()?;
+    match table.get(&"time".try_into().ok()?)? {
+        FieldValue::T(t) => Some(*t),
+        _ => None,
+    }
+}
+
+/// As RabbitMQ 3.10 does (asked with `rabbitmqctl stop` and a start): a
+/// stored message's TTL is a point in time, so one that ran out while the
+/// broker was down is gone when it is back, dead-lettered if its queue says
+/// so, with an `x-death` time on the wall clock. One whose TTL has time left
+/// stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn ttls_keep_counting_while_the_broker_is_down() {
+    let mut s = Server::start();
+    let conn = connect(s.port).await;
+    let ch = channel(&conn).await;
+    declare(&ch, "ttl-dead", "classic", true).await;
+    let mut dlx = amqprs::FieldTable::new();
+    for (k, v) in [
+        ("x-message-ttl", amqprs::FieldValue::l(2000)),
+        (
+            "x-dead-letter-exchange",
+            amqprs::FieldValue::S("".try_into().unwrap()),
+        ),
+        (
+            "x-dead-letter-routing-key",
+            amqprs::FieldValue::S("ttl-dead".try_into().unwrap()),
+        ),
+    ] {
+        dlx.insert(k.try_into().unwrap(), v);
+    }
+    let mut d = QueueDeclareArguments::durable_client_named("ttl-src");
+    d.arguments(dlx);
+    ch.queue_declare(d.finish()).await.expect("declare");
+    declare(&ch, "ttl-own", "classic", true).await;
+    let confirms = Confirms::enable(&ch).await;
+    publish(&ch, "", "ttl-src", b"queue ttl", persistent()).await;
+    let mut short = persistent();
+    short.with_expiration("2000");
+    publish(&ch, "", "ttl-own", b"own ttl", short).await;
+    let mut long = persistent();
+    long.with_expiration("600000");
+    publish(&ch, "", "ttl-own", b"still in time", long).await;
+    confirms.wait(3).await;
+    s.stop();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    s.restart();
+
+    // Well within the 2 s a TTL restarted at recovery would still run.
+    let conn = connect(s.port).await;
+    let ch = channel(&conn).await;
+    let deadline = Instant::now() + Duration::from_millis(1000);
+    while count(&ch, "ttl-dead").await == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(count(&ch, "ttl-src").await, 0);
+    assert_eq!(count(&ch, "ttl-own").await, 1);
+    let mut args = amqprs::channel::BasicGetArguments::new("ttl-dead");
+    args.no_ack(true);
+    let (_, props, body) = ch
+        .basic_get(args.finish())
+        .await
+        .expect("basic.get")
+        .expect("the expired message was dead-lettered");
+    assert_eq!(body, b"queue ttl");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let time = x_death_time(&props).expect("an x-death time");
+    assert!(now.abs_diff(time) < 60, "x-death time {time}, now {now}");
+    assert_eq!(
+        drain_flags(&ch, "ttl-own").await,
+        [("still in time".to_string(), false)]
+    );
+}

@@ -196,6 +196,14 @@ impl Broker {
         b
     }
 
+    /// Sets the clock for what comes before the first call that carries a
+    /// time: recovery and boot definitions (`define_*`, `recover_message`).
+    /// The server's clock is wall-clock milliseconds, so a queue recovered
+    /// with `x-expires` must start counting from now, not from 1970.
+    pub fn set_clock(&mut self, now: Millis) {
+        self.journal.now = now;
+    }
+
     /// The next output to send, in order.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.journal.outputs.pop_front()

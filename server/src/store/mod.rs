@@ -18,7 +18,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use tokio::sync::{mpsc, oneshot};
-use warren_core::protocol::StoreOp;
+use warren_core::protocol::{Millis, StoreOp};
 use warren_core::Broker;
 
 const LOG_MAGIC: &[u8; 8] = b"WARRENLG";
@@ -136,6 +136,8 @@ impl Store {
         fs::create_dir_all(dir).map_err(|e| io_err("cannot create data dir", dir, e))?;
         let lock = lock_dir(dir)?;
         let mut index = Index::default();
+        // Messages from before publish times were recorded start their TTLs again.
+        let recovered_at = crate::clock::wall_now();
 
         // The snapshot, if any: everything before generation `snapshot_gen`.
         let snap_path = dir.join(SNAPSHOT);
@@ -148,7 +150,7 @@ impl Store {
                 match read_record(&mut r).map_err(|e| io_err("cannot read", &snap_path, e))? {
                     Next::Record(record::END, _) => break,
                     Next::Record(kind, payload) => {
-                        index.apply(decode_op(kind, payload).map_err(|e| {
+                        index.apply(decode_op(kind, payload, recovered_at).map_err(|e| {
                             format!("corrupt snapshot {}: {e}", snap_path.display())
                         })?)
                     }
@@ -175,7 +177,7 @@ impl Store {
                 let _ = fs::remove_file(&path);
                 continue;
             }
-            log_bytes += replay_log(&path, &mut index)?;
+            log_bytes += replay_log(&path, &mut index, recovered_at)?;
         }
         let log_gen = gens
             .last()
@@ -378,7 +380,7 @@ fn create_log(dir: &Path, generation: u64) -> Result<File, String> {
 
 /// Applies a log's records; a torn tail (a crash mid-append) ends it.
 /// Returns the log's size.
-fn replay_log(path: &Path, index: &mut Index) -> Result<u64, String> {
+fn replay_log(path: &Path, index: &mut Index, recovered_at: Millis) -> Result<u64, String> {
     let file = File::open(path).map_err(|e| io_err("cannot open", path, e))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut r = BufReader::with_capacity(1 << 20, file);
@@ -391,8 +393,8 @@ fn replay_log(path: &Path, index: &mut Index) -> Result<u64, String> {
     while let Next::Record(kind, payload) =
         read_record(&mut r).map_err(|e| io_err("cannot read", path, e))?
     {
-        let op =
-            decode_op(kind, payload).map_err(|e| format!("corrupt log {}: {e}", path.display()))?;
+        let op = decode_op(kind, payload, recovered_at)
+            .map_err(|e| format!("corrupt log {}: {e}", path.display()))?;
         index.apply(op);
     }
     Ok(size)

@@ -13,7 +13,7 @@ use crate::codec::{decode_table, encode_table};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::io::Read;
 use warren_core::definitions::{BindingDef, ExchangeDef, PermissionDef, QueueDef, UserDef};
-use warren_core::protocol::StoreOp;
+use warren_core::protocol::{Millis, StoreOp};
 use warren_core::types::{FieldTable, Message};
 
 const EXCHANGE_DECLARED: u8 = 1;
@@ -32,6 +32,10 @@ const USER_DELETED: u8 = 13;
 const PERMISSION_SET: u8 = 14;
 const PERMISSION_CLEARED: u8 = 15;
 const MESSAGE_DELIVERED: u8 = 16;
+/// A message with its publish time (the server's clock, wall-clock
+/// milliseconds), so its TTL keeps counting across a restart. Written
+/// instead of [`MESSAGE_ENQUEUED`], which older data dirs still hold.
+const MESSAGE_ENQUEUED_AT: u8 = 17;
 /// Closes a snapshot: a snapshot without it is incomplete.
 pub const END: u8 = 0xFF;
 
@@ -87,10 +91,11 @@ pub fn write_op(op: &StoreOp, out: &mut BytesMut) {
             msg_id,
             message,
         } => {
-            out.put_u8(MESSAGE_ENQUEUED);
+            out.put_u8(MESSAGE_ENQUEUED_AT);
             put_str(out, vhost);
             put_str(out, queue);
             out.put_u64(*msg_id);
+            out.put_u64(message.published_at());
             put_str(out, message.exchange());
             put_str(out, message.routing_key());
             put_bytes(out, message.encoded_properties());
@@ -250,8 +255,11 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(at)
 }
 
-/// Decodes a record's payload back into the op that wrote it.
-pub fn decode_op(kind: u8, payload: Bytes) -> Result<StoreOp, String> {
+/// Decodes a record's payload back into the op that wrote it. A message
+/// from a record without its publish time counts as published at
+/// `recovered_at`: its TTL starts again, as it always did before times
+/// were recorded.
+pub fn decode_op(kind: u8, payload: Bytes, recovered_at: Millis) -> Result<StoreOp, String> {
     let mut r = Cursor(payload);
     let op = match kind {
         EXCHANGE_DECLARED => {
@@ -291,18 +299,22 @@ pub fn decode_op(kind: u8, payload: Bytes) -> Result<StoreOp, String> {
         },
         BINDING_ADDED => StoreOp::BindingAdded(r.binding()?),
         BINDING_REMOVED => StoreOp::BindingRemoved(r.binding()?),
-        MESSAGE_ENQUEUED => {
+        MESSAGE_ENQUEUED | MESSAGE_ENQUEUED_AT => {
             let vhost = r.str()?;
             let queue = r.str()?;
             let msg_id = r.u64()?;
+            let published_at = if kind == MESSAGE_ENQUEUED_AT {
+                r.u64()?
+            } else {
+                recovered_at
+            };
             let exchange = r.str()?;
             let routing_key = r.str()?;
             let props = r.bytes()?;
             let body = r.bytes()?;
-            // Published at time 0 of the broker's clock, which is start-up:
-            // TTLs count again from a restart.
-            let message = Message::from_encoded(msg_id, 0, &exchange, &routing_key, &props, &body)
-                .map_err(|e| e.text)?;
+            let message =
+                Message::from_encoded(msg_id, published_at, &exchange, &routing_key, &props, &body)
+                    .map_err(|e| e.text)?;
             StoreOp::MessageEnqueued {
                 vhost,
                 queue,
@@ -451,10 +463,28 @@ mod tests {
         write_op(&op, &mut buf);
         let mut data = buf.freeze();
         match next_record(&mut data) {
-            Next::Record(kind, payload) => assert_eq!(decode_op(kind, payload).unwrap(), op),
+            Next::Record(kind, payload) => assert_eq!(decode_op(kind, payload, 0).unwrap(), op),
             _ => panic!("no record"),
         }
         assert!(matches!(next_record(&mut data), Next::End));
+    }
+
+    #[test]
+    fn a_message_from_before_publish_times_were_recorded_counts_from_recovery() {
+        let mut payload = BytesMut::new();
+        put_str(&mut payload, "/");
+        put_str(&mut payload, "q");
+        payload.put_u64(3);
+        put_str(&mut payload, "");
+        put_str(&mut payload, "q");
+        put_bytes(&mut payload, &[0, 0]);
+        put_bytes(&mut payload, b"old");
+        let op = decode_op(MESSAGE_ENQUEUED, payload.freeze(), 12_345).unwrap();
+        let StoreOp::MessageEnqueued { message, .. } = op else {
+            panic!("not a message: {op:?}");
+        };
+        assert_eq!(message.published_at(), 12_345);
+        assert_eq!(message.body(), b"old");
     }
 
     #[test]
@@ -495,7 +525,7 @@ mod tests {
             vhost: "/".into(),
             queue: "q".into(),
             msg_id: 7,
-            message: Message::new(7, 0, "x", "k", &props, &[1u8, 2, 3]),
+            message: Message::new(7, 1_795_352_742_123, "x", "k", &props, &[1u8, 2, 3]),
         });
         round_trip(StoreOp::MessageDelivered {
             vhost: "/".into(),
