@@ -15,7 +15,12 @@
 //! Layout of the byte slice (after the reference count and the slice length
 //! that `triomphe::ThinArc` keeps): the id and the publish time, then the
 //! lengths of exchange, routing key and properties, all five as LEB128
-//! varints; then those three and the body, back to back. Varints because the
+//! varints; then those three and the body, back to back. The routing key's
+//! length is shifted left one bit; the low bit says the message has BCC
+//! keys, which then sit between the properties and the body (a varint of
+//! their bytes, then each key as a varint length and its bytes). BCC keys
+//! are kept apart because RabbitMQ strips the `BCC` header before anyone
+//! sees the message, yet still routes a dead letter with those keys. Varints because the
 //! usual values are small: a few bytes of id, one byte per length, and a few
 //! bytes of time in the simulator (6 on the server, whose clock is wall-clock
 //! milliseconds).
@@ -39,6 +44,8 @@ struct Parts {
     exchange: (usize, usize),
     routing_key: (usize, usize),
     properties: (usize, usize),
+    /// The BCC keys' region (empty when there are none).
+    bcc: (usize, usize),
     body: usize,
 }
 
@@ -54,57 +61,86 @@ impl Message {
     ) -> Message {
         // Most messages carry no properties: their encoding is two zero flag
         // octets, with no buffer to allocate.
+        Message::with_bcc(
+            id,
+            published_at,
+            exchange,
+            routing_key,
+            properties,
+            &[],
+            body,
+        )
+    }
+
+    /// A message that keeps the BCC keys it was published with (taken out
+    /// of its headers already) for dead-lettering.
+    pub fn with_bcc(
+        id: u64,
+        published_at: Millis,
+        exchange: &str,
+        routing_key: &str,
+        properties: &BasicProperties,
+        bcc: &[&str],
+        body: &[u8],
+    ) -> Message {
+        let head = MessageHead {
+            id,
+            published_at,
+            exchange,
+            routing_key,
+        };
         if properties.is_empty() {
-            return Message::assemble(id, published_at, exchange, routing_key, &[0, 0], body);
+            return Message::assemble(&head, &[0, 0], bcc, body);
         }
         let mut props = BytesMut::with_capacity(32);
         encode_properties(properties, &mut props);
-        Message::assemble(id, published_at, exchange, routing_key, &props, body)
+        Message::assemble(&head, &props, bcc, body)
     }
 
     /// A message from properties already in their AMQP encoding (the store
     /// reading its log). Refuses bytes that do not decode, so every message
     /// in the broker has properties that do.
     pub fn from_encoded(
-        id: u64,
-        published_at: Millis,
-        exchange: &str,
-        routing_key: &str,
+        head: &MessageHead<'_>,
         encoded_properties: &[u8],
+        bcc: &[&str],
         body: &[u8],
     ) -> Result<Message, crate::AmqpError> {
         decode_properties(Bytes::copy_from_slice(encoded_properties))?;
-        Ok(Message::assemble(
-            id,
-            published_at,
-            exchange,
-            routing_key,
-            encoded_properties,
-            body,
-        ))
+        Ok(Message::assemble(head, encoded_properties, bcc, body))
     }
 
-    fn assemble(
-        id: u64,
-        published_at: Millis,
-        exchange: &str,
-        routing_key: &str,
-        props: &[u8],
-        body: &[u8],
-    ) -> Message {
+    fn assemble(head: &MessageHead<'_>, props: &[u8], bcc: &[&str], body: &[u8]) -> Message {
         let mut prefix = [0u8; 50];
         let mut n = 0;
-        for v in [id, published_at] {
+        let rk_len = (head.routing_key.len() << 1) | usize::from(!bcc.is_empty());
+        for v in [head.id, head.published_at] {
             n += put_varint(&mut prefix[n..], v);
         }
-        for len in [exchange.len(), routing_key.len(), props.len()] {
+        for len in [head.exchange.len(), rk_len, props.len()] {
             n += put_varint(&mut prefix[n..], len as u64);
         }
-        let parts: [&[u8]; 5] = [
+        // Rare (a header only some publishers set), so a plain Vec is fine.
+        let mut keys = Vec::new();
+        if !bcc.is_empty() {
+            let mut list = Vec::new();
+            for key in bcc {
+                let mut len = [0u8; 10];
+                let used = put_varint(&mut len, key.len() as u64);
+                list.extend_from_slice(len.get(..used).unwrap_or_default());
+                list.extend_from_slice(key.as_bytes());
+            }
+            let mut len = [0u8; 10];
+            let used = put_varint(&mut len, list.len() as u64);
+            keys.extend_from_slice(len.get(..used).unwrap_or_default());
+            keys.extend_from_slice(&list);
+        }
+        let parts: [&[u8]; 6] = [
             prefix.get(..n).unwrap_or_default(),
-            exchange.as_bytes(),
-            routing_key.as_bytes(),
+            head.exchange.as_bytes(),
+            head.routing_key.as_bytes(),
             props,
+            &keys,
             body,
         ];
         let len: usize = parts.iter().map(|p| p.len()).sum();
@@ -150,15 +186,25 @@ impl Message {
         };
         let (_id, published_at) = (next(), next());
         let lens = [next(), next(), next()].map(|l| usize::try_from(l).unwrap_or(usize::MAX));
+        let has_bcc = lens[1] & 1 == 1;
         let exchange = (at, at.saturating_add(lens[0]));
-        let routing_key = (exchange.1, exchange.1.saturating_add(lens[1]));
+        let routing_key = (exchange.1, exchange.1.saturating_add(lens[1] >> 1));
         let properties = (routing_key.1, routing_key.1.saturating_add(lens[2]));
+        let mut bcc = (properties.1, properties.1);
+        if has_bcc {
+            let (len, used) = get_varint(b.get(properties.1..).unwrap_or_default());
+            bcc.0 = properties.1 + used;
+            bcc.1 = bcc
+                .0
+                .saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+        }
         Parts {
             published_at,
             exchange,
             routing_key,
             properties,
-            body: properties.1,
+            bcc,
+            body: bcc.1,
         }
     }
 
@@ -194,6 +240,22 @@ impl Message {
     pub fn properties(&self) -> BasicProperties {
         // Every message's properties were encoded by us or checked on the way in.
         decode_properties(Bytes::copy_from_slice(self.encoded_properties())).unwrap_or_default()
+    }
+
+    /// The BCC keys it was published with (gone from its headers).
+    pub fn bcc(&self) -> Vec<&str> {
+        let (from, to) = self.parts().bcc;
+        let mut region = self.bytes().get(from..to).unwrap_or_default();
+        let mut keys = Vec::new();
+        while !region.is_empty() {
+            let (len, used) = get_varint(region);
+            let end = used.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+            // Written from `&str`s by `assemble`, so always UTF-8.
+            let key = region.get(used..end).unwrap_or_default();
+            keys.push(std::str::from_utf8(key).unwrap_or_default());
+            region = region.get(end..).unwrap_or_default();
+        }
+        keys
     }
 
     pub fn body(&self) -> &[u8] {
@@ -243,6 +305,14 @@ impl fmt::Debug for Message {
             .field("body", &String::from_utf8_lossy(self.body()))
             .finish()
     }
+}
+
+/// Who published a message, where to and when: what every constructor takes.
+pub struct MessageHead<'a> {
+    pub id: u64,
+    pub published_at: Millis,
+    pub exchange: &'a str,
+    pub routing_key: &'a str,
 }
 
 /// Writes `v` as LEB128 into `out`; returns the bytes used (at most 10).
@@ -323,9 +393,33 @@ mod tests {
 
     #[test]
     fn encoded_properties_that_do_not_decode_are_refused() {
-        assert!(Message::from_encoded(1, 0, "", "q", &[0x80, 0x00, 5], b"").is_err());
-        let ok = Message::from_encoded(1, 0, "", "q", &[0, 0], b"x").expect("empty flags");
+        let head = MessageHead {
+            id: 1,
+            published_at: 0,
+            exchange: "",
+            routing_key: "q",
+        };
+        assert!(Message::from_encoded(&head, &[0x80, 0x00, 5], &[], b"").is_err());
+        let ok = Message::from_encoded(&head, &[0, 0], &[], b"x").expect("empty flags");
         assert_eq!(ok.properties(), BasicProperties::default());
+    }
+
+    #[test]
+    fn bcc_keys_are_kept_apart_from_properties_and_body() {
+        let key = "r".repeat(200);
+        let props = BasicProperties {
+            delivery_mode: Some(2),
+            ..BasicProperties::default()
+        };
+        let m = Message::with_bcc(3, 9, "x", &key, &props, &["a.b", "", "long key"], b"body");
+        assert_eq!(m.routing_key(), key);
+        assert_eq!(m.bcc(), ["a.b", "", "long key"]);
+        assert_eq!(m.properties(), props);
+        assert_eq!(m.body(), b"body");
+        assert_eq!(m.body_size(), 4);
+        let plain = Message::new(3, 9, "x", &key, &props, b"body");
+        assert!(plain.bcc().is_empty());
+        assert_eq!(plain.body(), b"body");
     }
 
     #[test]

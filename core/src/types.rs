@@ -429,7 +429,7 @@ impl BasicProperties {
     }
 }
 
-pub use crate::message::Message;
+pub use crate::message::{Message, MessageHead};
 
 #[cfg(test)]
 mod tests {

@@ -103,12 +103,17 @@ impl Broker {
         let msg_id = self.next_msg_id();
         // BCC routes like CC but consumers never see it: take it out first.
         let bcc = properties.headers.as_mut().and_then(|h| h.remove("BCC"));
-        let message = Message::new(
+        let mut bcc_keys: Vec<&str> = Vec::new();
+        if let Some(FieldValue::Array(items)) = &bcc {
+            bcc_keys.extend(items.iter().filter_map(|v| v.as_str()));
+        }
+        let message = Message::with_bcc(
             msg_id,
             self.journal.now,
             exchange,
             routing_key,
             &properties,
+            &bcc_keys,
             &body,
         );
         self.journal.event(|| EventKind::Published {
@@ -127,9 +132,7 @@ impl Broker {
         // Routing keys: the key itself, then CC, then BCC.
         let mut keys: Vec<&str> = vec![routing_key];
         header_keys(&properties, "CC", &mut keys);
-        if let Some(FieldValue::Array(items)) = &bcc {
-            keys.extend(items.iter().filter_map(|v| v.as_str()));
-        }
+        keys.extend_from_slice(&bcc_keys);
         let routing = self.route(&vhost, exchange, &keys, properties.headers.as_ref());
         if routing.queues.is_empty() {
             self.journal.event(|| EventKind::Unroutable {
@@ -451,9 +454,13 @@ impl Broker {
             dlrk.as_deref(),
             self.journal.now,
         );
+        // Without a dead-letter routing key, the keys it was published
+        // with: its own, CC, and the BCC keys it keeps out of sight.
         let mut keys: Vec<&str> = vec![message.routing_key()];
+        let bcc = message.bcc();
         if dlrk.is_none() {
             header_keys(&props, "CC", &mut keys);
+            keys.extend_from_slice(&bcc);
         }
         let routing = self.route(vhost, &dlx, &keys, props.headers.as_ref());
         // RabbitMQ drops a dead letter that would go round a cycle of queues
@@ -553,16 +560,15 @@ fn dead_lettered_message(
 ) -> (Message, BasicProperties) {
     let mut props = m.properties();
     let mut headers = props.headers.take().unwrap_or_default();
-    // The routing key, then the CC and BCC keys still in the headers.
+    // The routing key, then the CC keys; not the BCC keys, which RabbitMQ
+    // 3.10 leaves out of x-death although it routes the dead letter by them.
     let mut routing_keys = vec![FieldValue::str(m.routing_key())];
-    for name in ["CC", "BCC"] {
-        if let Some(FieldValue::Array(keys)) = headers.get(name) {
-            routing_keys.extend(
-                keys.iter()
-                    .filter(|k| matches!(k, FieldValue::LongStr(_)))
-                    .cloned(),
-            );
-        }
+    if let Some(FieldValue::Array(keys)) = headers.get("CC") {
+        routing_keys.extend(
+            keys.iter()
+                .filter(|k| matches!(k, FieldValue::LongStr(_)))
+                .cloned(),
+        );
     }
     let mut info = FieldTable::new();
     info.insert("reason", FieldValue::str(reason));
@@ -634,12 +640,15 @@ fn dead_lettered_message(
     }
     props.headers = Some(headers);
     props.expiration = None;
-    let message = Message::new(
+    // A dead-letter routing key replaces every key, BCC ones included.
+    let bcc = if dlrk.is_some() { Vec::new() } else { m.bcc() };
+    let message = Message::with_bcc(
         m.id(),
         now,
         dlx,
         dlrk.unwrap_or(m.routing_key()),
         &props,
+        &bcc,
         m.body(),
     );
     (message, props)

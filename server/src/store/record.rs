@@ -14,7 +14,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::io::Read;
 use warren_core::definitions::{BindingDef, ExchangeDef, PermissionDef, QueueDef, UserDef};
 use warren_core::protocol::{Millis, StoreOp};
-use warren_core::types::{FieldTable, Message};
+use warren_core::types::{FieldTable, Message, MessageHead};
 
 const EXCHANGE_DECLARED: u8 = 1;
 const EXCHANGE_DELETED: u8 = 2;
@@ -33,7 +33,8 @@ const PERMISSION_SET: u8 = 14;
 const PERMISSION_CLEARED: u8 = 15;
 const MESSAGE_DELIVERED: u8 = 16;
 /// A message with its publish time (the server's clock, wall-clock
-/// milliseconds), so its TTL keeps counting across a restart. Written
+/// milliseconds), so its TTL keeps counting across a restart, and its BCC
+/// keys, so it is dead-lettered by them after a restart too. Written
 /// instead of [`MESSAGE_ENQUEUED`], which older data dirs still hold.
 const MESSAGE_ENQUEUED_AT: u8 = 17;
 /// Closes a snapshot: a snapshot without it is incomplete.
@@ -99,6 +100,11 @@ pub fn write_op(op: &StoreOp, out: &mut BytesMut) {
             put_str(out, message.exchange());
             put_str(out, message.routing_key());
             put_bytes(out, message.encoded_properties());
+            let bcc = message.bcc();
+            out.put_u32(bcc.len() as u32);
+            for key in bcc {
+                put_str(out, key);
+            }
             put_bytes(out, message.body());
         }
         StoreOp::MessageDelivered {
@@ -311,10 +317,21 @@ pub fn decode_op(kind: u8, payload: Bytes, recovered_at: Millis) -> Result<Store
             let exchange = r.str()?;
             let routing_key = r.str()?;
             let props = r.bytes()?;
+            let mut bcc = Vec::new();
+            if kind == MESSAGE_ENQUEUED_AT {
+                for _ in 0..r.u32()? {
+                    bcc.push(r.str()?);
+                }
+            }
             let body = r.bytes()?;
-            let message =
-                Message::from_encoded(msg_id, published_at, &exchange, &routing_key, &props, &body)
-                    .map_err(|e| e.text)?;
+            let head = MessageHead {
+                id: msg_id,
+                published_at,
+                exchange: &exchange,
+                routing_key: &routing_key,
+            };
+            let bcc: Vec<&str> = bcc.iter().map(String::as_str).collect();
+            let message = Message::from_encoded(&head, &props, &bcc, &body).map_err(|e| e.text)?;
             StoreOp::MessageEnqueued {
                 vhost,
                 queue,
@@ -525,7 +542,15 @@ mod tests {
             vhost: "/".into(),
             queue: "q".into(),
             msg_id: 7,
-            message: Message::new(7, 1_795_352_742_123, "x", "k", &props, &[1u8, 2, 3]),
+            message: Message::with_bcc(
+                7,
+                1_795_352_742_123,
+                "x",
+                "k",
+                &props,
+                &["hidden", "also.hidden"],
+                &[1u8, 2, 3],
+            ),
         });
         round_trip(StoreOp::MessageDelivered {
             vhost: "/".into(),
