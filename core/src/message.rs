@@ -15,15 +15,17 @@
 //! Layout of the byte slice (after the reference count and the slice length
 //! that `triomphe::ThinArc` keeps): the id and the publish time, then the
 //! lengths of exchange, routing key and properties, all five as LEB128
-//! varints; then those three and the body, back to back. The routing key's
-//! length is shifted left one bit; the low bit says the message has BCC
-//! keys, which then sit between the properties and the body (a varint of
-//! their bytes, then each key as a varint length and its bytes). BCC keys
-//! are kept apart because RabbitMQ strips the `BCC` header before anyone
-//! sees the message, yet still routes a dead letter with those keys. Varints because the
+//! varints; then those three and the body, back to back. Varints because the
 //! usual values are small: a few bytes of id, one byte per length, and a few
 //! bytes of time in the simulator (6 on the server, whose clock is wall-clock
 //! milliseconds).
+//!
+//! The routing key's length is shifted left one bit: the low bit says the
+//! message has BCC keys, which then sit between the properties and the body
+//! (a varint of their bytes, then each key as a varint length and its
+//! bytes). They are kept apart from the properties because RabbitMQ strips
+//! the `BCC` header before anyone sees the message, yet still routes a dead
+//! letter by those keys; a message without them pays nothing.
 
 use crate::protocol::Millis;
 use crate::types::BasicProperties;
@@ -59,8 +61,6 @@ impl Message {
         properties: &BasicProperties,
         body: &[u8],
     ) -> Message {
-        // Most messages carry no properties: their encoding is two zero flag
-        // octets, with no buffer to allocate.
         Message::with_bcc(
             id,
             published_at,
@@ -89,6 +89,8 @@ impl Message {
             exchange,
             routing_key,
         };
+        // Most messages carry no properties: their encoding is two zero flag
+        // octets, with no buffer to allocate.
         if properties.is_empty() {
             return Message::assemble(&head, &[0, 0], bcc, body);
         }
