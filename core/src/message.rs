@@ -127,14 +127,10 @@ impl Message {
         if !bcc.is_empty() {
             let mut list = Vec::new();
             for key in bcc {
-                let mut len = [0u8; 10];
-                let used = put_varint(&mut len, key.len() as u64);
-                list.extend_from_slice(len.get(..used).unwrap_or_default());
+                push_varint(&mut list, key.len() as u64);
                 list.extend_from_slice(key.as_bytes());
             }
-            let mut len = [0u8; 10];
-            let used = put_varint(&mut len, list.len() as u64);
-            keys.extend_from_slice(len.get(..used).unwrap_or_default());
+            push_varint(&mut keys, list.len() as u64);
             keys.extend_from_slice(&list);
         }
         let parts: [&[u8]; 6] = [
@@ -331,6 +327,13 @@ fn put_varint(out: &mut [u8], mut v: u64) -> usize {
             return n;
         }
     }
+}
+
+/// Appends `v` as LEB128 to `out`.
+fn push_varint(out: &mut Vec<u8>, v: u64) {
+    let mut buf = [0u8; 10];
+    let used = put_varint(&mut buf, v);
+    out.extend_from_slice(buf.get(..used).unwrap_or_default());
 }
 
 /// Reads a LEB128 value; returns it and the bytes it took.

@@ -125,12 +125,6 @@ pub struct ConnMeta {
     pub client_properties: warren_core::FieldTable,
 }
 
-impl ConnMeta {
-    pub fn now_ms() -> u64 {
-        crate::clock::wall_now()
-    }
-}
-
 struct Conn {
     writer: Writer,
     /// True while the core has this connection in publisher flow.

@@ -80,7 +80,7 @@ pub async fn serve(stream: TcpStream, id: ConnId, shared: Shared) {
     let meta = ConnMeta {
         peer: Some(peer),
         local: stream.local_addr().ok(),
-        connected_at: ConnMeta::now_ms(),
+        connected_at: crate::clock::wall_now(),
         client_properties: Default::default(),
     };
     let _ = stream.set_nodelay(true);

@@ -513,7 +513,7 @@ struct UserBody {
 fn salt() -> [u8; 4] {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(crate::broker_task::ConnMeta::now_ms());
+    h.write_u64(crate::clock::wall_now());
     (h.finish() as u32).to_be_bytes()
 }
 
