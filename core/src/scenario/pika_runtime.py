@@ -11,12 +11,29 @@ import datetime
 import os
 import re
 import socket
+import struct
 import subprocess
 import sys
 import time
 
 import pika
+import pika.data
 import pika.exceptions as pe
+
+# pika cannot put a float in a field table, but a scenario can (a JSON number
+# with a fraction) and RabbitMQ takes it as an AMQP double ('d'). Teach pika's
+# table encoder that one type; everything else is pika's own encoding.
+_pika_encode_value = pika.data.encode_value
+
+
+def _encode_value_with_doubles(pieces, value):
+    if isinstance(value, float):
+        pieces.append(struct.pack(">cd", b"d", value))
+        return 9
+    return _pika_encode_value(pieces, value)
+
+
+pika.data.encode_value = _encode_value_with_doubles
 
 URL = sys.argv[1] if len(sys.argv) > 1 else "amqp://guest:guest@localhost:5672/%2F"
 RESTART_CMD = os.environ.get("RESTART_CMD")
