@@ -14,6 +14,9 @@ Needs tcpdump and the right to capture (root). Usage:
     python3 loadgen/wire_latency.py --url amqp://guest:guest@127.0.0.1:5672/%2F
 
 It prints the load generator's own result line, then the wire-to-wire percentiles.
+With --by-position it also prints them by each message's place in its burst: the
+load generator publishes in bursts (its 500 µs sleep lasts one to two timer ticks),
+and a publish that comes more than BURST_GAP_S after the one before starts a new burst.
 """
 
 import argparse
@@ -26,6 +29,7 @@ import time
 import urllib.parse
 
 FRAME_BODY = 3
+BURST_GAP_S = 300e-6  # a longer pause between two publishes on the wire starts a burst
 FRAME_END = 0xCE
 # Link-layer header lengths by pcap link type: Ethernet (Linux loopback), SLL, SLL2.
 LINK_HEADER = {1: 14, 113: 16, 276: 20}
@@ -118,12 +122,25 @@ def percentile(sorted_values, p):
     return sorted_values[int(rank) - 1]
 
 
+def by_position(published, delivered):
+    """{place in burst (the last row takes that place and later): sorted broker latencies}."""
+    rows = {}
+    previous, place = None, 0
+    for sent_at, stamp in sorted((t, s) for s, t in published.items() if s in delivered):
+        place = 0 if previous is None or sent_at - previous > BURST_GAP_S else place + 1
+        previous = sent_at
+        rows.setdefault(min(place, 16), []).append(delivered[stamp] - sent_at)
+    return {place: sorted(gaps) for place, gaps in rows.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="the broker, as warren-loadgen takes it")
     parser.add_argument("--loadgen", default="target/release/warren-loadgen")
     parser.add_argument("--rate", default="10000", help="messages per second")
     parser.add_argument("--seconds", type=float, default=4.0, help="seconds captured")
+    parser.add_argument("--by-position", action="store_true",
+                        help="also show the percentiles by place in the publisher's burst")
     args = parser.parse_args()
     port = urllib.parse.urlsplit(args.url).port or 5672
 
@@ -158,6 +175,12 @@ def main():
     us = {p: percentile(gaps, p) * 1e6 for p in (50, 90, 99, 99.9, 100)}
     print(f"wire to wire: {len(gaps)} messages; p50 {us[50]:.0f} µs, p90 {us[90]:.0f} µs, "
           f"p99 {us[99]:.0f} µs, p99.9 {us[99.9]:.0f} µs, max {us[100]:.0f} µs")
+    if args.by_position:
+        for place, row in sorted(by_position(published, delivered).items()):
+            label = f"{place}+" if place == 16 else str(place)
+            print(f"  place {label:>3} in burst: {len(row):6} messages; "
+                  f"p50 {percentile(row, 50) * 1e6:4.0f} µs, p90 {percentile(row, 90) * 1e6:4.0f} µs, "
+                  f"p99 {percentile(row, 99) * 1e6:4.0f} µs")
 
 
 if __name__ == "__main__":

@@ -106,7 +106,12 @@ impl Reader {
     /// (RabbitMQ accepts any bytes in most short strings).
     pub fn shortstr(&mut self) -> Result<String, ParseError> {
         let raw = self.shortstr_bytes()?;
-        Ok(String::from_utf8_lossy(&raw).into_owned())
+        // The usual, valid case takes the plain check (every publish carries
+        // two short strings); only invalid text goes through the replacing one.
+        Ok(match std::str::from_utf8(&raw) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(&raw).into_owned(),
+        })
     }
 
     /// A long string (u32 length prefix), as bytes.
@@ -226,6 +231,13 @@ mod tests {
         put_bits(&mut buf, &[true, false, true, true]);
         assert_eq!(&buf[..], &[0b1101]);
         assert!(bit(0b1101, 0) && !bit(0b1101, 1) && bit(0b1101, 3));
+    }
+
+    #[test]
+    fn shortstr_text_replaces_invalid_utf8_and_keeps_valid_text() {
+        let mut r = Reader::new(Bytes::from_static(b"\x03a\xffb\x05caf\xc3\xa9"));
+        assert_eq!(r.shortstr().as_deref(), Ok("a\u{fffd}b"));
+        assert_eq!(r.shortstr().as_deref(), Ok("caf\u{e9}"));
     }
 
     #[test]
