@@ -53,6 +53,17 @@ async fn queues_show_current_figures_and_rabbitmq_field_names() {
     assert_eq!(q["consumers"], 1);
     assert_eq!(q["type"], "classic");
     assert_eq!(q["consumer_details"].as_array().map(Vec::len), Some(1));
+    // Byte and persistence figures count delivered messages too, as RabbitMQ's
+    // do (three persistent 2-byte bodies, all unacked); nothing is paged out.
+    assert_eq!(q["message_bytes"], 6);
+    assert_eq!(q["message_bytes_ready"], 0);
+    assert_eq!(q["message_bytes_unacknowledged"], 6);
+    assert_eq!(q["messages_persistent"], 3);
+    assert_eq!(q["message_bytes_persistent"], 6);
+    assert_eq!(q["message_bytes_ram"], 6);
+    assert_eq!(q["messages_unacknowledged_ram"], 3);
+    assert_eq!(q["messages_paged_out"], 0);
+    assert_eq!(q["single_active_consumer_tag"], Value::Null);
 
     assert!(names(&api.get("/api/queues")).contains(&"watched".to_string()));
     assert!(names(&api.get("/api/queues/%2F")).contains(&"watched".to_string()));
@@ -62,12 +73,24 @@ async fn queues_show_current_figures_and_rabbitmq_field_names() {
     assert_eq!(conns[0]["user"], "guest");
     assert_eq!(conns[0]["vhost"], "/");
     assert!(conns[0]["name"].as_str().unwrap_or("").contains(" -> "));
+    // amqprs names its connections; RabbitMQ shows that as user_provided_name.
+    assert_eq!(
+        conns[0]["user_provided_name"],
+        conns[0]["client_properties"]["connection_name"]
+    );
+    assert!(conns[0]["user_provided_name"].is_string());
     let chans = api.get("/api/channels");
     assert_eq!(chans[0]["consumer_count"], 1);
     assert_eq!(chans[0]["messages_unacknowledged"], 3);
     let consumers = api.get("/api/consumers");
     assert_eq!(consumers[0]["queue"]["name"], "watched");
     assert_eq!(consumers[0]["ack_required"], true);
+    assert_eq!(consumers[0]["active"], true);
+    assert_eq!(consumers[0]["activity_status"], "up");
+    assert_eq!(
+        api.get("/api/vhosts/%2F")["default_queue_type"],
+        "undefined"
+    );
     assert_eq!(
         api.get("/api/consumers/%2F").as_array().map(Vec::len),
         Some(1)

@@ -822,7 +822,12 @@ impl Broker {
             return 0;
         };
         let count = q.ready.len() as u32;
-        for c in q.active.iter().chain(q.blocked.iter()) {
+        for c in q
+            .active
+            .iter()
+            .chain(q.blocked.iter())
+            .chain(q.waiting.iter())
+        {
             if let Some(chan) = self
                 .conns
                 .get_mut(&c.conn)

@@ -121,7 +121,9 @@ impl Broker {
         let priority = consumer_priority(arguments, &queue, &vhost)?;
         let (qname, in_use) = (
             q.name.clone(),
-            q.exclusive_consumer || (exclusive && q.consumer_count() > 0),
+            // A single-active-consumer queue takes no exclusive consumer.
+            q.exclusive_consumer
+                || (exclusive && (q.consumer_count() > 0 || q.args.single_active_consumer)),
         );
         if in_use {
             return Err(AmqpError::access_refused(format_args!(
@@ -149,7 +151,7 @@ impl Broker {
             .get_mut(&vhost)
             .and_then(|v| v.queues.get_mut(&qname))
         {
-            q.rejoin(ConsumerRef {
+            q.add_consumer(ConsumerRef {
                 conn,
                 channel: ch,
                 tag: tag.clone(),

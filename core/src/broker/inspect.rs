@@ -21,7 +21,15 @@ pub struct QueueInfo {
     pub messages_ready: u64,
     pub messages_unacknowledged: u64,
     pub message_bytes_ready: u64,
+    /// Body bytes of the messages delivered and not yet acked.
+    pub message_bytes_unacknowledged: u64,
+    /// Persistent messages (ready or unacked) of a durable queue, and their
+    /// body bytes: what RabbitMQ keeps on disk for it.
+    pub messages_persistent: u64,
+    pub message_bytes_persistent: u64,
     pub consumers: u64,
+    /// The active consumer of a single-active-consumer queue.
+    pub single_active_consumer_tag: Option<String>,
     pub state: String,
 }
 
@@ -78,11 +86,37 @@ pub struct ConsumerInfo {
     pub exclusive: bool,
     pub prefetch_count: u16,
     pub unacked: u32,
+    /// False for a single-active-consumer queue's waiting consumers.
+    pub active: bool,
+    /// RabbitMQ's `activity_status`: `up`, or `single_active` / `waiting`
+    /// on a single-active-consumer queue.
+    pub activity_status: &'static str,
 }
 
 impl Broker {
     pub fn queue_info(&self, vhost: &str, name: &str) -> Option<QueueInfo> {
         let q = self.vhosts.get(vhost)?.queues.get(name)?;
+        let unacked: Vec<&crate::Message> = self
+            .conns
+            .values()
+            .filter(|c| c.vhost == vhost)
+            .flat_map(|c| c.channels.values())
+            .flat_map(|ch| ch.unacked.values())
+            .filter(|u| &*u.queue == name)
+            .map(|u| &u.entry.message)
+            .collect();
+        // Only a durable queue keeps messages on disk; walking its ready
+        // messages is what this costs, so others skip it.
+        let ready: Vec<crate::Message> = match q.durable {
+            true => q.ready.iter().map(|e| e.message).collect(),
+            false => Vec::new(),
+        };
+        let persistent: Vec<&crate::Message> = ready
+            .iter()
+            .chain(unacked.iter().copied())
+            .filter(|m| q.durable && m.persistent())
+            .collect();
+        let bytes = |ms: &[&crate::Message]| ms.iter().map(|m| m.body_size() as u64).sum::<u64>();
         Some(QueueInfo {
             name: q.name.to_string(),
             vhost: vhost.to_string(),
@@ -95,7 +129,11 @@ impl Broker {
             messages_ready: q.ready.len() as u64,
             messages_unacknowledged: q.unacked as u64,
             message_bytes_ready: q.ready.bytes() as u64,
+            message_bytes_unacknowledged: bytes(&unacked),
+            messages_persistent: persistent.len() as u64,
+            message_bytes_persistent: bytes(&persistent),
             consumers: q.consumer_count() as u64,
+            single_active_consumer_tag: q.single_active_consumer().map(|c| c.tag.to_string()),
             state: "running".to_string(),
         })
     }
@@ -206,16 +244,36 @@ impl Broker {
             .values()
             .flat_map(|c| {
                 c.channels.iter().flat_map(move |(id, ch)| {
-                    ch.consumers.iter().map(move |(tag, k)| ConsumerInfo {
-                        queue: k.queue.to_string(),
-                        vhost: c.vhost.clone(),
-                        conn: c.id,
-                        channel: *id,
-                        consumer_tag: tag.to_string(),
-                        ack_required: !k.no_ack,
-                        exclusive: k.exclusive,
-                        prefetch_count: k.prefetch,
-                        unacked: k.unacked,
+                    ch.consumers.iter().map(move |(tag, k)| {
+                        let queue = self
+                            .vhosts
+                            .get(&c.vhost)
+                            .and_then(|v| v.queues.get(&k.queue));
+                        let (active, activity_status) = match queue {
+                            Some(q) if q.args.single_active_consumer => {
+                                if q.single_active_consumer()
+                                    .is_some_and(|a| a.is(c.id, *id, tag))
+                                {
+                                    (true, "single_active")
+                                } else {
+                                    (false, "waiting")
+                                }
+                            }
+                            _ => (true, "up"),
+                        };
+                        ConsumerInfo {
+                            queue: k.queue.to_string(),
+                            vhost: c.vhost.clone(),
+                            conn: c.id,
+                            channel: *id,
+                            consumer_tag: tag.to_string(),
+                            ack_required: !k.no_ack,
+                            exclusive: k.exclusive,
+                            prefetch_count: k.prefetch,
+                            unacked: k.unacked,
+                            active,
+                            activity_status,
+                        }
                     })
                 })
             })

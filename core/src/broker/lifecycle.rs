@@ -284,6 +284,7 @@ impl Broker {
                 q.rejecting = false;
                 q.active.clear();
                 q.blocked.clear();
+                q.waiting.clear();
                 q.unacked = 0;
                 q.exclusive_consumer = false;
                 q.last_used = now;

@@ -49,6 +49,9 @@ pub struct QueueArgs {
     /// `x-max-priority` (classic queues): messages of higher `priority`
     /// (clamped to this) go first; 0 means no priorities.
     pub max_priority: u8,
+    /// `x-single-active-consumer`: one consumer gets every message; the
+    /// others wait their turn.
+    pub single_active_consumer: bool,
 }
 
 /// The arguments a classic queue accepts, in the order RabbitMQ 3.10 compares
@@ -281,6 +284,10 @@ impl QueueArgs {
             dead_letter_routing_key: dlrk,
             delivery_limit,
             max_priority,
+            single_active_consumer: matches!(
+                args.get("x-single-active-consumer"),
+                Some(FieldValue::Bool(true))
+            ),
         })
     }
 }
@@ -373,6 +380,9 @@ pub struct Queue {
     /// Consumers skipped because their prefetch was reached; they rejoin the
     /// tail of `active` when their channel acks.
     pub blocked: Vec<ConsumerRef>,
+    /// A single-active-consumer queue's other consumers, in the order they
+    /// subscribed: not in `active` or `blocked` until their turn comes.
+    pub waiting: VecDeque<ConsumerRef>,
     pub exclusive_consumer: bool,
     pub had_consumer: bool,
     pub next_seq: u64,
@@ -409,6 +419,7 @@ impl Queue {
             unacked: 0,
             active: VecDeque::new(),
             blocked: Vec::new(),
+            waiting: VecDeque::new(),
             exclusive_consumer: false,
             had_consumer: false,
             next_seq: 0,
@@ -419,7 +430,26 @@ impl Queue {
     }
 
     pub fn consumer_count(&self) -> usize {
-        self.active.len() + self.blocked.len()
+        self.active.len() + self.blocked.len() + self.waiting.len()
+    }
+
+    /// A new consumer: in the ring, or waiting when this is a
+    /// single-active-consumer queue that already has its active one (which
+    /// is the first to subscribe, whatever the priorities, as in RabbitMQ 3.10).
+    pub fn add_consumer(&mut self, c: ConsumerRef) {
+        if self.args.single_active_consumer && self.consumer_count() > 0 {
+            self.waiting.push_back(c);
+        } else {
+            self.rejoin(c);
+        }
+    }
+
+    /// The tag of a single-active-consumer queue's active consumer.
+    pub fn single_active_consumer(&self) -> Option<&ConsumerRef> {
+        if !self.args.single_active_consumer {
+            return None;
+        }
+        self.active.front().or_else(|| self.blocked.first())
     }
 
     pub fn push(&mut self, e: Entry) {
@@ -508,10 +538,23 @@ impl Queue {
         self.ready.front().and_then(|m| self.expiry_of(m))
     }
 
+    /// Takes a consumer off the queue. When it was a single-active-consumer
+    /// queue's active one, the waiting consumer of highest priority (the
+    /// earliest among equals) takes over, as RabbitMQ 3.10 picks it; it gets
+    /// messages at the next dispatch, which a cancel alone does not start
+    /// (RabbitMQ does not deliver on a cancel either).
     pub fn remove_consumer(&mut self, conn: ConnId, channel: ChannelId, tag: &str) -> bool {
         let before = self.consumer_count();
         self.active.retain(|x| !x.is(conn, channel, tag));
         self.blocked.retain(|x| !x.is(conn, channel, tag));
+        self.waiting.retain(|x| !x.is(conn, channel, tag));
+        if self.active.is_empty() && self.blocked.is_empty() {
+            let top = self.waiting.iter().map(|c| c.priority).max();
+            let next = self.waiting.iter().position(|c| Some(c.priority) == top);
+            if let Some(c) = next.and_then(|at| self.waiting.remove(at)) {
+                self.rejoin(c);
+            }
+        }
         before != self.consumer_count()
     }
 

@@ -35,7 +35,21 @@ pub fn queue(q: &QueueInfo) -> Value {
         m.insert("node".into(), json!(NODE));
         m.insert("policy".into(), Value::Null);
         m.insert("exclusive_consumer_tag".into(), Value::Null);
-        m.insert("message_bytes".into(), json!(q.message_bytes_ready));
+        // Everything is in memory: RabbitMQ's RAM figures are the totals, and
+        // nothing is paged out.
+        let bytes = q.message_bytes_ready + q.message_bytes_unacknowledged;
+        m.insert("message_bytes".into(), json!(bytes));
+        m.insert("message_bytes_ram".into(), json!(bytes));
+        m.insert("messages_ram".into(), json!(q.messages));
+        m.insert("messages_ready_ram".into(), json!(q.messages_ready));
+        m.insert(
+            "messages_unacknowledged_ram".into(),
+            json!(q.messages_unacknowledged),
+        );
+        m.insert("messages_paged_out".into(), json!(0));
+        m.insert("message_bytes_paged_out".into(), json!(0));
+        m.insert("operator_policy".into(), Value::Null);
+        m.insert("effective_policy_definition".into(), json!({}));
     }
     v
 }
@@ -106,7 +120,7 @@ pub fn connections(admin: &Admin<'_>, user: &User) -> Vec<Value> {
                 Some((m, f, ch)) => (m.connected_at, f, ch, json!(m.client_properties), m.local),
                 None => (0, 0, 0, json!({}), None),
             };
-            json!({
+            let mut v = json!({
                 "name": name,
                 "node": NODE,
                 "user": c.user,
@@ -126,7 +140,18 @@ pub fn connections(admin: &Admin<'_>, user: &User) -> Vec<Value> {
                 "frame_max": frame_max,
                 "channel_max": channel_max,
                 "client_properties": props,
-            })
+            });
+            // The name a client gave its connection (pika's and the Java
+            // client's `connection_name`), shown as RabbitMQ shows it.
+            if let (Some(Value::String(given)), Value::Object(fields)) = (
+                v.get("client_properties")
+                    .and_then(|p| p.get("connection_name"))
+                    .cloned(),
+                &mut v,
+            ) {
+                fields.insert("user_provided_name".into(), json!(given));
+            }
+            v
         })
         .collect()
 }
@@ -191,8 +216,8 @@ pub fn consumer(admin: &Admin<'_>, c: &warren_core::broker::ConsumerInfo) -> Val
         "exclusive": c.exclusive,
         "prefetch_count": c.prefetch_count,
         "arguments": {},
-        "active": true,
-        "activity_status": "up",
+        "active": c.active,
+        "activity_status": c.activity_status,
     })
 }
 
@@ -216,7 +241,9 @@ pub fn vhost(admin: &Admin<'_>, name: &str) -> Value {
         "name": name,
         "description": if name == "/" { "Default virtual host" } else { "" },
         "tags": [],
-        "metadata": {"description": "", "tags": []},
+        "metadata": {"description": if name == "/" { "Default virtual host" } else { "" }, "tags": []},
+        // RabbitMQ 3.10 shows the unset default this way.
+        "default_queue_type": "undefined",
         "tracing": false,
         "cluster_state": {NODE: "running"},
         "messages": messages,
