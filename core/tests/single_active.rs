@@ -1,8 +1,9 @@
 //! Single active consumer (`x-single-active-consumer`), as observed on
 //! RabbitMQ 3.10: the first consumer gets everything, whatever the
-//! priorities; the waiting consumer of highest priority (earliest among
-//! equals) takes over when it goes; an exclusive consumer is refused; the
-//! management views say which consumer is active.
+//! priorities; when it goes, a classic queue's waiting consumer of highest
+//! priority (earliest among equals) takes over at the next dispatch, a quorum
+//! queue's earliest one at once; a classic queue refuses an exclusive
+//! consumer; the management views say which consumer is active.
 
 mod common;
 use common::*;
@@ -120,4 +121,58 @@ fn other_queues_show_every_consumer_up() {
         .all(|k| k.active && k.activity_status == "up"));
     let info = w.b.queue_info("/", "plain").expect("queue");
     assert_eq!(info.single_active_consumer_tag, None);
+}
+
+#[test]
+fn a_quorum_queue_hands_over_to_the_earliest_waiting_consumer_at_once() {
+    let mut w = World::new();
+    let p = w.client(1);
+    w.ok(
+        p,
+        QueueDecl::new("orders")
+            .quorum()
+            .arg("x-single-active-consumer", FieldValue::Bool(true)),
+    );
+    let (a, b, c) = (w.client(2), w.client(3), w.client(4));
+    w.ok(
+        a,
+        warren_core::Command::BasicQos {
+            prefetch_size: 0,
+            prefetch_count: 1,
+            global: false,
+        },
+    );
+    w.consume(a, "orders", "first");
+    w.consume(b, "orders", "second");
+    w.send(c, consume("orders", "urgent").priority(FieldValue::I32(5)));
+    assert_eq!(receivers(&mut w, p, &["m0", "m1", "m2"]), ["first"]);
+    // Only the active consumer is counted.
+    assert_eq!(w.b.queue_info("/", "orders").map(|q| q.consumers), Some(1));
+    let out = w.send(
+        a,
+        warren_core::Command::BasicCancel {
+            consumer_tag: "first".into(),
+            nowait: false,
+        },
+    );
+    let handed: Vec<(String, String)> = deliveries(&out)
+        .into_iter()
+        .map(|d| (d.consumer, d.body))
+        .collect();
+    assert_eq!(
+        handed,
+        [
+            ("second".to_string(), "m1".to_string()),
+            ("second".to_string(), "m2".to_string()),
+        ]
+    );
+    // Unlike a classic one, a quorum single-active-consumer queue takes an
+    // exclusive consumer (while it has no other).
+    w.ok(
+        p,
+        QueueDecl::new("solo")
+            .quorum()
+            .arg("x-single-active-consumer", FieldValue::Bool(true)),
+    );
+    w.ok(p, consume("solo", "only").exclusive());
 }

@@ -566,7 +566,7 @@ impl Broker {
             let reply = Reply::QueueDeclareOk {
                 queue: d.name.clone(),
                 message_count: q.ready.len() as u32,
-                consumer_count: q.consumer_count() as u32,
+                consumer_count: q.reported_consumer_count() as u32,
             };
             if !nowait {
                 // Asking for the counts counts as use (x-expires restarts).
@@ -655,7 +655,7 @@ impl Broker {
                 Reply::QueueDeclareOk {
                     queue: name.clone(),
                     message_count: q.ready.len() as u32,
-                    consumer_count: q.consumer_count() as u32,
+                    consumer_count: q.reported_consumer_count() as u32,
                 }
             }
             None => {

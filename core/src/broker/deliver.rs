@@ -121,9 +121,12 @@ impl Broker {
         let priority = consumer_priority(arguments, &queue, &vhost)?;
         let (qname, in_use) = (
             q.name.clone(),
-            // A single-active-consumer queue takes no exclusive consumer.
+            // A classic single-active-consumer queue takes no exclusive
+            // consumer (a quorum one does).
             q.exclusive_consumer
-                || (exclusive && (q.consumer_count() > 0 || q.args.single_active_consumer)),
+                || (exclusive
+                    && (q.consumer_count() > 0
+                        || (q.args.single_active_consumer && q.args.kind == QueueType::Classic))),
         );
         if in_use {
             return Err(AmqpError::access_refused(format_args!(
@@ -224,6 +227,9 @@ impl Broker {
         if consumer.exclusive {
             q.exclusive_consumer = false;
         }
+        // A quorum queue hands its messages to the consumer that takes over
+        // at once; a classic one waits for its next dispatch (RabbitMQ 3.10).
+        let hand_over = q.args.kind == QueueType::Quorum && q.args.single_active_consumer;
         let auto_delete = q.auto_delete && q.had_consumer && q.consumer_count() == 0;
         if q.consumer_count() == 0 {
             // Unused from now on: RabbitMQ restarts the x-expires timer.
@@ -242,6 +248,11 @@ impl Broker {
                 &consumer.queue,
                 "auto-delete: its last consumer went away",
             );
+        } else if hand_over {
+            self.pending.push_back(super::Pending::Dispatch {
+                vhost,
+                queue: consumer.queue.clone(),
+            });
         }
     }
 

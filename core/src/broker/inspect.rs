@@ -132,7 +132,7 @@ impl Broker {
             message_bytes_unacknowledged: bytes(&unacked),
             messages_persistent: persistent.len() as u64,
             message_bytes_persistent: bytes(&persistent),
-            consumers: q.consumer_count() as u64,
+            consumers: q.reported_consumer_count() as u64,
             single_active_consumer_tag: q.single_active_consumer().map(|c| c.tag.to_string()),
             state: "running".to_string(),
         })

@@ -444,6 +444,15 @@ impl Queue {
         }
     }
 
+    /// The consumer count RabbitMQ 3.10 reports (declare-ok, management): a
+    /// quorum queue leaves out its waiting single-active consumers.
+    pub fn reported_consumer_count(&self) -> usize {
+        match (self.args.kind, self.args.single_active_consumer) {
+            (QueueType::Quorum, true) => self.active.len() + self.blocked.len(),
+            _ => self.consumer_count(),
+        }
+    }
+
     /// The tag of a single-active-consumer queue's active consumer.
     pub fn single_active_consumer(&self) -> Option<&ConsumerRef> {
         if !self.args.single_active_consumer {
@@ -539,18 +548,22 @@ impl Queue {
     }
 
     /// Takes a consumer off the queue. When it was a single-active-consumer
-    /// queue's active one, the waiting consumer of highest priority (the
-    /// earliest among equals) takes over, as RabbitMQ 3.10 picks it; it gets
-    /// messages at the next dispatch, which a cancel alone does not start
-    /// (RabbitMQ does not deliver on a cancel either).
+    /// queue's active one, a waiting consumer takes over, picked as RabbitMQ
+    /// 3.10 picks it: on a classic queue the one of highest priority (the
+    /// earliest among equals), on a quorum queue the earliest.
     pub fn remove_consumer(&mut self, conn: ConnId, channel: ChannelId, tag: &str) -> bool {
         let before = self.consumer_count();
         self.active.retain(|x| !x.is(conn, channel, tag));
         self.blocked.retain(|x| !x.is(conn, channel, tag));
         self.waiting.retain(|x| !x.is(conn, channel, tag));
         if self.active.is_empty() && self.blocked.is_empty() {
-            let top = self.waiting.iter().map(|c| c.priority).max();
-            let next = self.waiting.iter().position(|c| Some(c.priority) == top);
+            let next = match self.args.kind {
+                QueueType::Quorum => (!self.waiting.is_empty()).then_some(0),
+                QueueType::Classic => {
+                    let top = self.waiting.iter().map(|c| c.priority).max();
+                    self.waiting.iter().position(|c| Some(c.priority) == top)
+                }
+            };
             if let Some(c) = next.and_then(|at| self.waiting.remove(at)) {
                 self.rejoin(c);
             }
