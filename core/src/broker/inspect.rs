@@ -105,18 +105,19 @@ impl Broker {
             .filter(|u| &*u.queue == name)
             .map(|u| &u.entry.message)
             .collect();
+        let unacked_bytes: u64 = unacked.iter().map(|m| m.body_size() as u64).sum();
         // Only a durable queue keeps messages on disk; walking its ready
         // messages is what this costs, so others skip it.
-        let ready: Vec<crate::Message> = match q.durable {
-            true => q.ready.iter().map(|e| e.message).collect(),
-            false => Vec::new(),
-        };
-        let persistent: Vec<&crate::Message> = ready
-            .iter()
-            .chain(unacked.iter().copied())
-            .filter(|m| q.durable && m.persistent())
-            .collect();
-        let bytes = |ms: &[&crate::Message]| ms.iter().map(|m| m.body_size() as u64).sum::<u64>();
+        let (mut persistent, mut persistent_bytes) = (0u64, 0u64);
+        if q.durable {
+            let ready = q.ready.iter().map(|e| e.message);
+            for m in ready.chain(unacked.iter().map(|m| (*m).clone())) {
+                if m.persistent() {
+                    persistent += 1;
+                    persistent_bytes += m.body_size() as u64;
+                }
+            }
+        }
         Some(QueueInfo {
             name: q.name.to_string(),
             vhost: vhost.to_string(),
@@ -129,9 +130,9 @@ impl Broker {
             messages_ready: q.ready.len() as u64,
             messages_unacknowledged: q.unacked as u64,
             message_bytes_ready: q.ready.bytes() as u64,
-            message_bytes_unacknowledged: bytes(&unacked),
-            messages_persistent: persistent.len() as u64,
-            message_bytes_persistent: bytes(&persistent),
+            message_bytes_unacknowledged: unacked_bytes,
+            messages_persistent: persistent,
+            message_bytes_persistent: persistent_bytes,
             consumers: q.reported_consumer_count() as u64,
             single_active_consumer_tag: q.single_active_consumer().map(|c| c.tag.to_string()),
             state: "running".to_string(),
