@@ -337,7 +337,6 @@ fn push_varint(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(buf.get(..used).unwrap_or_default());
 }
 
-/// Reads a LEB128 value; returns it and the bytes it took.
 /// Reads a LEB128 varint: its value and how many bytes it took. Called
 /// several times per message on every delivery, so the usual one-byte case
 /// (lengths, small ids) returns at once.
@@ -359,11 +358,8 @@ fn varint_end(b: &[u8], at: usize) -> usize {
             return at + (last_bytes.trailing_zeros() / 8) as usize + 1;
         }
     }
-    let mut end = at;
-    while end < at + 9 && b.get(end).is_some_and(|byte| byte & 0x80 != 0) {
-        end += 1;
-    }
-    end + 1
+    // Near the end of the slice, or longer than eight bytes: the plain way.
+    at + get_long_varint(b.get(at..).unwrap_or_default()).1
 }
 
 fn get_long_varint(b: &[u8]) -> (u64, usize) {

@@ -109,14 +109,15 @@ impl Broker {
         // Only a durable queue keeps messages on disk; walking its ready
         // messages is what this costs, so others skip it.
         let (mut persistent, mut persistent_bytes) = (0u64, 0u64);
-        if q.durable {
-            let ready = q.ready.iter().map(|e| e.message);
-            for m in ready.chain(unacked.iter().map(|m| (*m).clone())) {
-                if m.persistent() {
-                    persistent += 1;
-                    persistent_bytes += m.body_size() as u64;
-                }
+        let mut count = |m: &crate::Message| {
+            if m.persistent() {
+                persistent += 1;
+                persistent_bytes += m.body_size() as u64;
             }
+        };
+        if q.durable {
+            q.ready.iter().for_each(|e| count(&e.message));
+            unacked.iter().for_each(|m| count(m));
         }
         Some(QueueInfo {
             name: q.name.to_string(),

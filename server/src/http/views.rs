@@ -120,6 +120,12 @@ pub fn connections(admin: &Admin<'_>, user: &User) -> Vec<Value> {
                 Some((m, f, ch)) => (m.connected_at, f, ch, json!(m.client_properties), m.local),
                 None => (0, 0, 0, json!({}), None),
             };
+            // The name a client gave its connection (pika's and the Java
+            // client's `connection_name`), shown as RabbitMQ shows it.
+            let given = props
+                .get("connection_name")
+                .filter(|n| n.is_string())
+                .cloned();
             let mut v = json!({
                 "name": name,
                 "node": NODE,
@@ -141,15 +147,8 @@ pub fn connections(admin: &Admin<'_>, user: &User) -> Vec<Value> {
                 "channel_max": channel_max,
                 "client_properties": props,
             });
-            // The name a client gave its connection (pika's and the Java
-            // client's `connection_name`), shown as RabbitMQ shows it.
-            if let (Some(Value::String(given)), Value::Object(fields)) = (
-                v.get("client_properties")
-                    .and_then(|p| p.get("connection_name"))
-                    .cloned(),
-                &mut v,
-            ) {
-                fields.insert("user_provided_name".into(), json!(given));
+            if let (Some(given), Value::Object(fields)) = (given, &mut v) {
+                fields.insert("user_provided_name".into(), given);
             }
             v
         })
@@ -237,11 +236,16 @@ pub fn vhost(admin: &Admin<'_>, name: &str) -> Value {
         ready += q.messages_ready;
         unacked += q.messages_unacknowledged;
     }
+    let description = if name == "/" {
+        "Default virtual host"
+    } else {
+        ""
+    };
     json!({
         "name": name,
-        "description": if name == "/" { "Default virtual host" } else { "" },
+        "description": description,
         "tags": [],
-        "metadata": {"description": if name == "/" { "Default virtual host" } else { "" }, "tags": []},
+        "metadata": {"description": description, "tags": []},
         // RabbitMQ 3.10 shows the unset default this way.
         "default_queue_type": "undefined",
         "tracing": false,
