@@ -14,6 +14,13 @@ Needs tcpdump and the right to capture (root). Usage:
     python3 loadgen/wire_latency.py --url amqp://guest:guest@127.0.0.1:5672/%2F
 
 It prints the load generator's own result line, then the wire-to-wire percentiles.
+With --split it also splits each message's end-to-end latency (from the load
+generator's own send and receive times, `warren-loadgen latency --dump`) into three
+parts: the client's way out (stamp to the publish on the wire), the broker (wire to
+wire) and the client's way in (the delivery on the wire to the consumer having it), and
+shows the p99 of the two client parts added, which is what the end-to-end p99 would be
+with a broker that took no time at all. The client's times are matched to the capture's
+by the wall clock read once when the run starts, so both must be the same machine's.
 With --by-position it also prints them by each message's place in its burst: the
 load generator publishes in bursts (its 500 µs sleep lasts one to two timer ticks),
 and a publish that comes more than BURST_GAP_S after the one before starts a new burst.
@@ -133,27 +140,66 @@ def by_position(published, delivered):
     return {place: sorted(gaps) for place, gaps in rows.items()}
 
 
+def split(dump_path, published, delivered):
+    """Per message: (end to end, client out, broker, client in), in seconds."""
+    with open(dump_path) as f:
+        epoch = int(f.readline()) / 1e9
+        rows = []
+        for line in f:
+            sent, received = (int(v) for v in line.split())
+            stamp = struct.pack("<Q", sent)
+            if stamp in published and stamp in delivered:
+                t_sent, t_received = epoch + sent / 1e9, epoch + received / 1e9
+                rows.append((t_received - t_sent, published[stamp] - t_sent,
+                             delivered[stamp] - published[stamp], t_received - delivered[stamp]))
+    return rows
+
+
+def print_split(rows):
+    if not rows:
+        sys.exit("no recorded message could be found in the capture")
+    print(f"split: {len(rows)} messages")
+    names = ("end to end", "client out", "broker (wire)", "client in")
+    for k, name in enumerate(names):
+        column = sorted(r[k] for r in rows)
+        print(f"  {name:14} p50 {percentile(column, 50) * 1e6:5.0f} µs, "
+              f"p90 {percentile(column, 90) * 1e6:5.0f} µs, p99 {percentile(column, 99) * 1e6:5.0f} µs")
+    client = sorted(r[1] + r[3] for r in rows)
+    print(f"  {'client only':14} p50 {percentile(client, 50) * 1e6:5.0f} µs, "
+          f"p90 {percentile(client, 90) * 1e6:5.0f} µs, p99 {percentile(client, 99) * 1e6:5.0f} µs"
+          " (out + in: the end to end with a broker that took no time)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="the broker, as warren-loadgen takes it")
     parser.add_argument("--loadgen", default="target/release/warren-loadgen")
     parser.add_argument("--rate", default="10000", help="messages per second")
     parser.add_argument("--seconds", type=float, default=4.0, help="seconds captured")
+    parser.add_argument("--pacing", default="timer", choices=("even", "timer"),
+                        help="the load generator's --pacing")
+    parser.add_argument("--split", action="store_true",
+                        help="also split the end-to-end latency into client and broker parts")
     parser.add_argument("--by-position", action="store_true",
                         help="also show the percentiles by place in the publisher's burst")
     args = parser.parse_args()
     port = urllib.parse.urlsplit(args.url).port or 5672
 
     warmup = 2.0
-    loadgen = subprocess.Popen(
-        [args.loadgen, "--url", args.url, "latency", "--rate", args.rate,
-         "--warmup", str(warmup), "--seconds", str(args.seconds + 1)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     with tempfile.TemporaryDirectory() as tmp:
         pcap = os.path.join(tmp, "wire.pcap")
+        dump = os.path.join(tmp, "times.txt")
+        command = [args.loadgen, "--url", args.url, "latency", "--rate", args.rate,
+                   "--pacing", args.pacing, "--warmup", str(warmup),
+                   "--seconds", str(args.seconds + 1)]
+        if args.split:
+            command += ["--dump", dump]
+        loadgen = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
         time.sleep(warmup)
         capture = subprocess.Popen(
-            ["tcpdump", "-i", "lo", "-s", "0", "-B", "16384", "-w", pcap, f"tcp port {port}"],
+            ["tcpdump", "-i", "lo", "-s", "0", "-B", "16384", "--time-stamp-precision=nano",
+             "-w", pcap, f"tcp port {port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         time.sleep(args.seconds)
         capture.send_signal(2)
@@ -166,15 +212,18 @@ def main():
         streams = {}  # (src port, dst port) -> packets: one direction of one connection
         for t, src, dst, payload in packets(pcap):
             streams.setdefault((src, dst), []).append((t, payload))
-    published, delivered = {}, {}
-    for (src, dst), pkts in streams.items():
-        (published if dst == port else delivered).update(body_stamps(pkts))
+        published, delivered = {}, {}
+        for (src, dst), pkts in streams.items():
+            (published if dst == port else delivered).update(body_stamps(pkts))
+        rows = split(dump, published, delivered) if args.split else None
     gaps = sorted(delivered[s] - t for s, t in published.items() if s in delivered)
     if not gaps:
         sys.exit("no publish could be paired with its delivery")
     us = {p: percentile(gaps, p) * 1e6 for p in (50, 90, 99, 99.9, 100)}
     print(f"wire to wire: {len(gaps)} messages; p50 {us[50]:.0f} µs, p90 {us[90]:.0f} µs, "
           f"p99 {us[99]:.0f} µs, p99.9 {us[99.9]:.0f} µs, max {us[100]:.0f} µs")
+    if rows is not None:
+        print_split(rows)
     if args.by_position:
         for place, row in sorted(by_position(published, delivered).items()):
             label = f"{place}+" if place == 16 else str(place)

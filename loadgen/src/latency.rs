@@ -3,10 +3,15 @@
 //!
 //! The send time travels in the body (8 bytes, nanoseconds since the run started), so
 //! nothing is kept per message on the client and publisher and consumer share one clock.
-//! Publishing is paced by tokio's timer, whose resolution is 1 ms: at 10k msg/s the
-//! messages go out in bursts of about ten per millisecond, for both brokers alike.
+//!
+//! Pacing (`--pacing`): `timer` (the default, and what the bench runs) publishes what is
+//! due each time tokio's timer wakes the publisher; its resolution is 1 ms, so at 10k
+//! msg/s the messages go out in bursts of ten to seventeen, for both brokers alike, each
+//! stamped before the client has written the ones ahead of it. `even` sends one message
+//! every 1/rate seconds from a publisher thread of its own that sleeps to each due time.
+//! `loadgen/wire_latency.py --split` shows what each costs the client (BENCHMARKS.md).
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use amqprs::channel::{BasicPublishArguments, Channel, ConsumerMessage};
 use amqprs::BasicProperties;
@@ -35,6 +40,23 @@ pub struct Args {
     /// The broker's process id, to report the CPU it used beside the load generator's.
     #[arg(long)]
     pid: Option<u32>,
+    /// How the publisher keeps the rate: `timer` (tokio's 1 ms timer: bursts) or
+    /// `even` (one message every 1/rate s).
+    #[arg(long, value_enum, default_value_t = Pacing::Timer)]
+    pacing: Pacing,
+    /// Write each recorded message's send and receive times to this file (first line:
+    /// the wall-clock nanoseconds at the run's start; then `sent received`, both in
+    /// nanoseconds from it), for `loadgen/wire_latency.py --split`.
+    #[arg(long)]
+    dump: Option<std::path::PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Pacing {
+    /// Bursts: whatever is due each time tokio's 1 ms timer fires.
+    Timer,
+    /// One message every 1/rate seconds, from a thread that sleeps to each due time.
+    Even,
 }
 
 /// How long the consumer waits for stragglers after the last publish.
@@ -53,39 +75,54 @@ pub async fn run(target: &Target, args: Args) -> Result<Vec<Field>, Error> {
     let consumer = Link::open(target, "loadgen-latency-consumer").await?;
     session::declare_queue(&consumer.channel, &queue, false).await?;
     let deliveries = session::consume(&consumer.channel, &queue, 0, 0).await?;
-    let publisher = Link::open(target, "loadgen-latency-publisher").await?;
     eprintln!(
-        "latency: {} msg/s of {} bytes; warm-up {warmup:?}, recording {:?}",
+        "latency: {} msg/s of {} bytes, {} pacing; warm-up {warmup:?}, recording {:?}",
         args.rate,
         args.body,
+        match args.pacing {
+            Pacing::Even => "even",
+            Pacing::Timer => "timer",
+        },
         total - warmup
     );
 
     let epoch = Instant::now();
+    let epoch_wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let planned = (total.as_secs_f64() * args.rate) as u64;
     let receiving = tokio::spawn(receive(deliveries, epoch, warmup, total, planned));
     let cpu = tokio::spawn(cpu_after_warmup(args.pid, warmup, total - warmup));
-    let sent = publish(
-        &publisher.channel,
-        &queue,
-        args.body,
-        args.rate,
+    let plan = Plan {
+        target: target.clone(),
+        queue: queue.clone(),
+        body_len: args.body,
+        rate: args.rate,
         epoch,
-        total,
-    )
-    .await;
+        span: total,
+    };
+    let sent = match args.pacing {
+        Pacing::Timer => plan.publish(Pacing::Timer).await,
+        Pacing::Even => plan.publish_evenly().await,
+    };
     let received = receiving
         .await
         .map_err(|e| Error(format!("the consumer task failed: {e}")));
-    publisher.close().await;
     consumer.close().await;
+    if let (Some(path), Ok(received)) = (&args.dump, &received) {
+        dump(path, epoch_wall, &received.pairs)?;
+    }
     let deleted = session::delete_queue(target, &queue).await;
     let sent = sent?;
     let Received {
-        samples,
+        pairs,
         count,
         malformed,
     } = received?;
+    let samples = pairs
+        .iter()
+        .map(|(sent, got)| got.saturating_sub(*sent))
+        .collect();
     deleted?;
     let cpu = cpu
         .await
@@ -134,38 +171,137 @@ fn stamp(epoch: Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Publishes `rate` messages per second for `span`; returns how many were sent.
-async fn publish(
-    channel: &Channel,
-    queue: &str,
+/// What the publisher is to send: `rate` messages per second for `span` from `epoch`.
+struct Plan {
+    target: Target,
+    queue: String,
     body_len: usize,
     rate: f64,
     epoch: Instant,
     span: Duration,
-) -> Result<u64, Error> {
-    let args = BasicPublishArguments::new("", queue);
-    let properties = BasicProperties::default();
-    let mut body = vec![b'x'; body_len];
-    let planned = (span.as_secs_f64() * rate) as u64;
-    let mut sent = 0u64;
-    while sent < planned {
-        let due = ((epoch.elapsed().as_secs_f64() * rate) as u64 + 1).min(planned);
-        while sent < due {
-            body[..8].copy_from_slice(&stamp(epoch).to_le_bytes());
-            channel
-                .basic_publish(properties.clone(), body.clone(), args.clone())
-                .await
-                .map_err(|e| Error(format!("publishing: {e}")))?;
-            sent += 1;
-        }
-        tokio::time::sleep(Duration::from_micros(500)).await;
+}
+
+impl Plan {
+    fn planned(&self) -> u64 {
+        (self.span.as_secs_f64() * self.rate) as u64
     }
-    Ok(sent)
+
+    /// When message `n` is due.
+    fn due(&self, n: u64) -> Instant {
+        self.epoch + Duration::from_secs_f64(n as f64 / self.rate)
+    }
+
+    /// Publishes the plan on this task; returns how many were sent.
+    ///
+    /// `Timer`: whatever is due each time tokio's timer wakes the task (1 ms
+    /// resolution: bursts of ten or more at 10k msg/s). `Even`: each message at its due
+    /// time, sleeping the thread (not on tokio's timer) until then, so this must run on
+    /// a thread of its own ([`Plan::publish_evenly`]). A message found late goes at
+    /// once, so the rate holds on average; its stamp is the time it was really sent.
+    async fn publish(&self, pacing: Pacing) -> Result<u64, Error> {
+        let link = Link::open(&self.target, "loadgen-latency-publisher").await?;
+        let mut sender = Sender::new(&link.channel, &self.queue, self.body_len);
+        let planned = self.planned();
+        let mut sent = 0u64;
+        let outcome = async {
+            while sent < planned {
+                match pacing {
+                    Pacing::Timer => {
+                        let elapsed = self.epoch.elapsed().as_secs_f64();
+                        let due = ((elapsed * self.rate) as u64 + 1).min(planned);
+                        while sent < due {
+                            sender.send(self.epoch).await?;
+                            sent += 1;
+                        }
+                        tokio::time::sleep(Duration::from_micros(500)).await;
+                    }
+                    Pacing::Even => {
+                        let wait = self.due(sent).saturating_duration_since(Instant::now());
+                        if !wait.is_zero() {
+                            // Blocks this thread, which has nothing else to do meanwhile:
+                            // the client's tasks for this connection ran at the yield.
+                            std::thread::sleep(wait);
+                        }
+                        sender.send(self.epoch).await?;
+                        sent += 1;
+                        // Lets the client's writer task put this message on the socket
+                        // now, before the thread sleeps for the next one.
+                        tokio::task::yield_now().await;
+                    }
+                }
+            }
+            Ok(sent)
+        }
+        .await;
+        link.close().await;
+        outcome
+    }
+
+    /// [`Plan::publish`] with even pacing, on a thread of its own with a
+    /// single-threaded runtime, since it sleeps that thread between messages.
+    async fn publish_evenly(self) -> Result<u64, Error> {
+        let thread = std::thread::Builder::new()
+            .name("loadgen-latency-publisher".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Error(format!("starting a runtime: {e}")))?;
+                runtime.block_on(self.publish(Pacing::Even))
+            })
+            .map_err(|e| Error(format!("starting the publisher thread: {e}")))?;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .map_err(|e| Error(format!("waiting for the publisher: {e}")))?
+            .map_err(|_| Error("the publisher thread panicked".into()))?
+    }
+}
+
+/// Publishes stamped messages on one channel.
+struct Sender<'a> {
+    channel: &'a Channel,
+    args: BasicPublishArguments,
+    properties: BasicProperties,
+    body: Vec<u8>,
+}
+
+impl<'a> Sender<'a> {
+    fn new(channel: &'a Channel, queue: &str, body_len: usize) -> Sender<'a> {
+        Sender {
+            channel,
+            args: BasicPublishArguments::new("", queue),
+            properties: BasicProperties::default(),
+            body: vec![b'x'; body_len],
+        }
+    }
+
+    /// Stamps the body with the time now and publishes it.
+    async fn send(&mut self, epoch: Instant) -> Result<(), Error> {
+        self.body[..8].copy_from_slice(&stamp(epoch).to_le_bytes());
+        self.channel
+            .basic_publish(
+                self.properties.clone(),
+                self.body.clone(),
+                self.args.clone(),
+            )
+            .await
+            .map_err(|e| Error(format!("publishing: {e}")))
+    }
+}
+
+/// Writes the recorded send and receive times (see `--dump`).
+fn dump(path: &std::path::Path, epoch_wall: u128, pairs: &[(u64, u64)]) -> Result<(), Error> {
+    let mut out = format!("{epoch_wall}\n");
+    for (sent, received) in pairs {
+        out.push_str(&format!("{sent} {received}\n"));
+    }
+    std::fs::write(path, out).map_err(|e| Error(format!("writing {}: {e}", path.display())))
 }
 
 struct Received {
-    /// Latencies in nanoseconds of the messages sent after the warm-up.
-    samples: Vec<u64>,
+    /// Send and receive times (nanoseconds from the epoch) of the messages sent after
+    /// the warm-up.
+    pairs: Vec<(u64, u64)>,
     count: u64,
     malformed: u64,
 }
@@ -181,7 +317,7 @@ async fn receive(
 ) -> Received {
     let from = u64::try_from(warmup.as_nanos()).unwrap_or(u64::MAX);
     let mut received = Received {
-        samples: Vec::with_capacity(usize::try_from(planned).unwrap_or(0)),
+        pairs: Vec::with_capacity(usize::try_from(planned).unwrap_or(0)),
         count: 0,
         malformed: 0,
     };
@@ -204,10 +340,46 @@ async fn receive(
             .and_then(|bytes| bytes.try_into().ok())
             .map(u64::from_le_bytes);
         match sent_at {
-            Some(sent_at) if sent_at >= from => received.samples.push(now.saturating_sub(sent_at)),
+            Some(sent_at) if sent_at >= from => received.pairs.push((sent_at, now)),
             Some(_) => {}
             None => received.malformed += 1,
         }
     }
     received
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(rate: f64, span: Duration) -> Plan {
+        Plan {
+            target: Target::parse("amqp://guest:guest@127.0.0.1:5672/%2F").expect("a valid URL"),
+            queue: "q".into(),
+            body_len: 16,
+            rate,
+            epoch: Instant::now(),
+            span,
+        }
+    }
+
+    #[test]
+    fn even_pacing_spaces_messages_by_one_over_the_rate() {
+        let plan = plan(10_000.0, Duration::from_secs(2));
+        assert_eq!(plan.planned(), 20_000);
+        assert_eq!(plan.due(0), plan.epoch);
+        let gap = plan.due(11) - plan.due(10);
+        assert!(gap.abs_diff(Duration::from_micros(100)) < Duration::from_nanos(10));
+        let last = plan.due(19_999) - plan.epoch;
+        assert!(last.abs_diff(Duration::from_micros(1_999_900)) < Duration::from_micros(1));
+    }
+
+    #[test]
+    fn dump_writes_the_start_then_one_line_per_message() {
+        let path = std::env::temp_dir().join(format!("loadgen-dump-{}.txt", std::process::id()));
+        dump(&path, 1_733_000_000_123_456_789, &[(10, 250), (110, 400)]).expect("written");
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(text, "1733000000123456789\n10 250\n110 400\n");
+    }
 }
