@@ -9,6 +9,8 @@
 //! - `latency`: a fixed publish rate with send times in the bodies; p50/p99/p99.9.
 //! - `memory`: N messages queued with no consumer; growth of the broker's VmRSS.
 //! - `startup`: spawn the broker and time until an AMQP handshake succeeds.
+//! - `recovery`: store persistent messages, kill -9 the broker, and time its restart
+//!   until the queue reports them all again.
 
 /// mimalloc rather than glibc's malloc: amqprs allocates and copies every body
 /// more than once, and glibc's path for 4 KiB blocks made the client itself the
@@ -24,6 +26,7 @@ mod latency;
 mod memory;
 mod percentile;
 mod procfs;
+mod recovery;
 mod session;
 mod startup;
 mod target;
@@ -71,6 +74,9 @@ enum Workload {
     Memory(memory::Args),
     /// Starts the broker and reports the time until it accepts AMQP connections.
     Startup(startup::Args),
+    /// Stores persistent messages, kills the broker with SIGKILL, and reports the time
+    /// until, started again, it serves them all.
+    Recovery(recovery::Args),
 }
 
 /// A duration from a command-line number of seconds.
@@ -106,6 +112,7 @@ fn main() -> ExitCode {
             Workload::Latency(args) => ("latency", latency::run(&target, args).await),
             Workload::Memory(args) => ("memory", memory::run(&target, args).await),
             Workload::Startup(args) => ("startup", startup::run(&target, args).await),
+            Workload::Recovery(args) => ("recovery", recovery::run(&target, args).await),
         }
     });
     // Connections' background tasks may still be winding down; do not wait for them.

@@ -6,7 +6,7 @@
 //! So each probe first tries a plain TCP connect, cheap to repeat every millisecond, and
 //! only then a full client handshake.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -40,29 +40,9 @@ const STOP_GRACE: Duration = Duration::from_secs(30);
 
 pub async fn run(target: &Target, args: Args) -> Result<Vec<Field>, Error> {
     let timeout = secs(args.timeout, "--timeout")?;
-    let (program, rest) = args
-        .command
-        .split_first()
-        .ok_or_else(|| Error("no broker command given".into()))?;
-    let mut command = Command::new(program);
-    command.args(rest).stdin(Stdio::null());
-    match &args.log {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| Error(format!("creating {}: {e}", path.display())))?;
-            let copy = file
-                .try_clone()
-                .map_err(|e| Error(format!("{}: {e}", path.display())))?;
-            command.stdout(file).stderr(copy);
-        }
-        None => {
-            command.stdout(Stdio::null()).stderr(Stdio::null());
-        }
-    }
+    let program = args.command.first().cloned().unwrap_or_default();
     let start = Instant::now();
-    let mut child = command
-        .spawn()
-        .map_err(|e| Error(format!("starting {program}: {e}")))?;
+    let mut child = spawn(&args.command, args.log.as_deref(), false)?;
     let ready = wait_for_amqp(target, &mut child, start, timeout).await;
     stop(&mut child, args.stop_cmd.as_deref()).await;
     let ready = ready?;
@@ -73,8 +53,40 @@ pub async fn run(target: &Target, args: Args) -> Result<Vec<Field>, Error> {
     Ok(vec![("ms", format!("{:.1}", ready.as_secs_f64() * 1000.0))])
 }
 
+/// Starts `command` (the program, then its arguments) with its output going to `log`
+/// (appended to when `append`, so a second start keeps the first one's lines) or
+/// nowhere.
+pub fn spawn(command: &[String], log: Option<&Path>, append: bool) -> Result<Child, Error> {
+    let (program, rest) = command
+        .split_first()
+        .ok_or_else(|| Error("no broker command given".into()))?;
+    let mut broker = Command::new(program);
+    broker.args(rest).stdin(Stdio::null());
+    match log {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(append)
+                .truncate(!append)
+                .open(path)
+                .map_err(|e| Error(format!("opening {}: {e}", path.display())))?;
+            let copy = file
+                .try_clone()
+                .map_err(|e| Error(format!("{}: {e}", path.display())))?;
+            broker.stdout(file).stderr(copy);
+        }
+        None => {
+            broker.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+    }
+    broker
+        .spawn()
+        .map_err(|e| Error(format!("starting {program}: {e}")))
+}
+
 /// Probes until a handshake succeeds; fails when the child exits or time runs out.
-async fn wait_for_amqp(
+pub async fn wait_for_amqp(
     target: &Target,
     child: &mut Child,
     start: Instant,
@@ -102,7 +114,7 @@ async fn wait_for_amqp(
 }
 
 /// Stops the broker: the stop command, or SIGTERM; killed if still there after a grace.
-async fn stop(child: &mut Child, stop_cmd: Option<&str>) {
+pub async fn stop(child: &mut Child, stop_cmd: Option<&str>) {
     let stopped = match stop_cmd {
         Some(cmd) => Command::new("sh").args(["-c", cmd]).status().await,
         None => match child.id() {

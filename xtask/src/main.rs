@@ -73,7 +73,8 @@ enum Command {
         /// Seconds each throughput and latency workload runs before measuring.
         #[arg(long, default_value_t = 2.0)]
         warmup: f64,
-        /// Messages the memory workload queues.
+        /// Messages the memory workload queues, and the recovery workload stores before
+        /// it kills the broker.
         #[arg(long, default_value_t = 1_000_000)]
         messages: u64,
         /// Rounds of the throughput and latency workloads, each broker once per round;

@@ -90,6 +90,22 @@ impl Rabbit {
         ]
     }
 
+    /// The load generator's `recovery` arguments: spawn the server, kill its Erlang VM
+    /// (the pid it writes to `RABBITMQ_PID_FILE`; the child is only a wrapper script),
+    /// stop it with rabbitmqctl at the end.
+    pub fn recovery_args(&self) -> Vec<String> {
+        vec![
+            "--kill-cmd".into(),
+            format!("kill -KILL \"$(cat '{}')\"", self.dir.join("pid").display()),
+            "--stop-cmd".into(),
+            format!("{} -n {} -q stop", self.ctl.display(), self.node),
+            "--log".into(),
+            self.dir.join("recovery.log").display().to_string(),
+            "--".into(),
+            self.server.display().to_string(),
+        ]
+    }
+
     /// Starts the node in the background and waits until `rabbitmqctl await_startup`.
     pub fn start(&mut self) -> Result<(), Failure> {
         let log =
@@ -209,6 +225,19 @@ impl Warren {
     /// directory of its own (as RabbitMQ's startup run is a first boot).
     pub fn startup_args(&self, data_dir: &Path) -> Vec<String> {
         let mut args = vec!["--".into(), self.bin.display().to_string()];
+        args.extend(self.serve_args(data_dir));
+        args
+    }
+
+    /// The load generator's `recovery` arguments: both starts on `data_dir`; the
+    /// crash is SIGKILL to the child, which is the server itself.
+    pub fn recovery_args(&self, data_dir: &Path, log: &Path) -> Vec<String> {
+        let mut args = vec![
+            "--log".into(),
+            log.display().to_string(),
+            "--".into(),
+            self.bin.display().to_string(),
+        ];
         args.extend(self.serve_args(data_dir));
         args
     }

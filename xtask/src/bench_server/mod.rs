@@ -10,7 +10,8 @@
 //! minutes, and runs far apart in time would compare the noise, not the brokers; runs
 //! side by side see the same machine. Before each run the driver waits until both
 //! brokers are idle, so neither one's leftover work (RabbitMQ freeing a million
-//! messages) is charged to the other.
+//! messages) is charged to the other. Recovery after kill -9 runs last, each broker
+//! alone, since it starts and crashes its own.
 
 mod brokers;
 mod idle;
@@ -195,6 +196,25 @@ pub fn bench_server(root: &Path, options: &Options) -> Result<(), Failure> {
     rabbit.stop();
     warren.stop();
 
+    println!("\n== Recovery: persistent messages stored, kill -9, restart; each broker alone");
+    let recovery = recovery_args(options);
+    let mut command = Command::new(&loadgen);
+    rabbit.configure(&mut command);
+    command
+        .args(["--url", &rabbit_url])
+        .args(&recovery)
+        .args(rabbit.recovery_args());
+    record(&mut command, "recovery", &mut rabbit_samples, &mut failures);
+    let mut command = Command::new(&loadgen);
+    command
+        .args(["--url", &warren_url])
+        .args(&recovery)
+        .args(warren.recovery_args(
+            &work.path().join("warren-recovery-data"),
+            &work.path().join("warren-recovery.log"),
+        ));
+    record(&mut command, "recovery", &mut warren_samples, &mut failures);
+
     let rabbit_figures = medians(&rabbit_samples);
     let warren_figures = medians(&warren_samples);
     println!();
@@ -212,7 +232,10 @@ pub fn bench_server(root: &Path, options: &Options) -> Result<(), Failure> {
         .map(|s| format!("{:.2}% (longest {:.1} ms)", s.lost_percent, s.longest_ms))
         .collect();
     println!("Machine stalls, round by round: [{}]\n", stalls.join(", "));
-    print!("{}", report::table(&rows(&rabbit_figures, &warren_figures)));
+    print!(
+        "{}",
+        report::table(&rows(&rabbit_figures, &warren_figures, options.messages))
+    );
     println!("\nCPU used during the measured spans (2 cores in all):\n");
     print!(
         "{}",
@@ -232,6 +255,16 @@ pub fn bench_server(root: &Path, options: &Options) -> Result<(), Failure> {
 fn memory_args(options: &Options) -> Vec<String> {
     vec![
         "memory".into(),
+        "--messages".into(),
+        options.messages.to_string(),
+    ]
+}
+
+/// The recovery workload's arguments: as many persistent messages as the memory
+/// workload queues, confirmed before the crash.
+fn recovery_args(options: &Options) -> Vec<String> {
+    vec![
+        "recovery".into(),
         "--messages".into(),
         options.messages.to_string(),
     ]
@@ -306,6 +339,10 @@ fn record(
             ("p999", number("p999_us").map(|us| us / 1e3)),
         ],
         "startup" => vec![("startup", number("ms"))],
+        "recovery" => vec![
+            ("recovery", number("recovered_ms")),
+            ("recovery_accepting", number("accepting_ms")),
+        ],
         _ => vec![(name, number("consumed_per_s"))],
     };
     for (key, value) in found {
@@ -351,8 +388,21 @@ fn cpu_rows(rabbit: &Figures, warren: &Figures) -> Vec<Row> {
     rows
 }
 
-/// The table's rows, in the order of the server issue's goals.
-fn rows(rabbit: &Figures, warren: &Figures) -> Vec<Row> {
+/// A message count as the table says it: 1M, 200k, 1500.
+fn count_label(n: u64) -> String {
+    if n >= 1_000_000 && n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1_000 && n % 1_000 == 0 {
+        format!("{}k", n / 1_000)
+    } else {
+        n.to_string()
+    }
+}
+
+/// The table's rows, in the order of the server issue's goals; `messages` is what the
+/// memory and recovery workloads stored.
+fn rows(rabbit: &Figures, warren: &Figures, messages: u64) -> Vec<Row> {
+    let stored = count_label(messages);
     let row = |name: &str, unit, key: &str, goal| Row {
         name: name.to_string(),
         unit,
@@ -398,7 +448,7 @@ fn rows(rabbit: &Figures, warren: &Figures) -> Vec<Row> {
             Goal::Informational,
         ),
         row(
-            "1M queued 16 B messages: RSS growth",
+            &format!("{stored} queued 16 B messages: RSS growth"),
             "MB",
             "memory",
             Goal::AtMostTimes(0.1),
@@ -408,6 +458,18 @@ fn rows(rabbit: &Figures, warren: &Figures) -> Vec<Row> {
             "ms",
             "startup",
             Goal::WarrenAtMost(50.0),
+        ),
+        row(
+            &format!("restart after kill -9 with {stored} confirmed persistent 16 B messages: until the queue reports them all"),
+            "ms",
+            "recovery",
+            Goal::Informational,
+        ),
+        row(
+            "the same restart: until accepting AMQP",
+            "ms",
+            "recovery_accepting",
+            Goal::Informational,
         ),
     ]
 }
@@ -514,5 +576,13 @@ mod tests {
         assert_eq!(m.get("even"), Some(&2.0));
         assert_eq!(m.get("one"), Some(&5.0));
         assert_eq!(m.get("none"), None);
+    }
+
+    #[test]
+    fn counts_are_labelled_in_round_thousands_or_millions() {
+        assert_eq!(count_label(1_000_000), "1M");
+        assert_eq!(count_label(200_000), "200k");
+        assert_eq!(count_label(1_500_000), "1500k");
+        assert_eq!(count_label(1_234), "1234");
     }
 }
