@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use amqprs::callbacks::ChannelCallback;
-use amqprs::channel::Channel;
+use amqprs::channel::{Channel, ConfirmSelectArguments};
 use amqprs::{Ack, BasicProperties, Cancel, CloseChannel, Nack, Return};
 use async_trait::async_trait;
 use tokio::sync::Semaphore;
@@ -63,7 +63,30 @@ pub struct Window {
     counter: ConfirmCounter,
 }
 
+/// What a publisher keeps of its window once the callback has it: the slots, the
+/// count of messages sent and the count of nacks.
+pub type Handles = (Arc<Semaphore>, Arc<AtomicU64>, Arc<AtomicU64>);
+
 impl Window {
+    /// Puts `channel` in confirm mode with a window of `size` unconfirmed messages.
+    pub async fn enable(channel: &Channel, size: usize) -> Result<Handles, crate::Error> {
+        let window = Window::new(size);
+        let handles = (
+            window.slots.clone(),
+            window.sent.clone(),
+            window.nacks.clone(),
+        );
+        channel
+            .register_callback(window)
+            .await
+            .map_err(|e| crate::Error(format!("registering the confirm callback: {e}")))?;
+        channel
+            .confirm_select(ConfirmSelectArguments::default())
+            .await
+            .map_err(|e| crate::Error(format!("confirm.select: {e}")))?;
+        Ok(handles)
+    }
+
     pub fn new(size: usize) -> Window {
         Window {
             slots: Arc::new(Semaphore::new(size)),

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use amqprs::channel::{BasicPublishArguments, ConfirmSelectArguments};
+use amqprs::channel::BasicPublishArguments;
 use amqprs::BasicProperties;
 use tokio::process::{Child, Command};
 
@@ -115,20 +115,7 @@ async fn store(
     let started = Instant::now();
     let link = Link::open(target, "loadgen-recovery").await?;
     session::declare_queue(&link.channel, queue, true).await?;
-    let window = Window::new(args.confirm_window);
-    let (slots, sent, nacks) = (
-        window.slots.clone(),
-        window.sent.clone(),
-        window.nacks.clone(),
-    );
-    link.channel
-        .register_callback(window)
-        .await
-        .map_err(|e| Error(format!("registering the confirm callback: {e}")))?;
-    link.channel
-        .confirm_select(ConfirmSelectArguments::default())
-        .await
-        .map_err(|e| Error(format!("confirm.select: {e}")))?;
+    let (slots, sent, nacks) = Window::enable(&link.channel, args.confirm_window).await?;
     let publish = BasicPublishArguments::new("", queue);
     let mut properties = BasicProperties::default();
     properties.with_persistence(true);

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use amqprs::channel::{BasicAckArguments, BasicPublishArguments, ConfirmSelectArguments};
+use amqprs::channel::{BasicAckArguments, BasicPublishArguments};
 use amqprs::BasicProperties;
 
 use crate::clients::{stopping, Clients, Ready, Stop};
@@ -222,21 +222,7 @@ impl Publisher {
     async fn run(self, ready: Ready, mut stop: Stop) -> Result<(), Error> {
         let link = Link::open(&self.target, &self.name).await?;
         let window = if self.confirm_window > 0 {
-            let window = Window::new(self.confirm_window);
-            let handles = (
-                window.slots.clone(),
-                window.sent.clone(),
-                window.nacks.clone(),
-            );
-            link.channel
-                .register_callback(window)
-                .await
-                .map_err(|e| Error(format!("registering the confirm callback: {e}")))?;
-            link.channel
-                .confirm_select(ConfirmSelectArguments::default())
-                .await
-                .map_err(|e| Error(format!("confirm.select: {e}")))?;
-            Some(handles)
+            Some(Window::enable(&link.channel, self.confirm_window).await?)
         } else {
             None
         };
