@@ -334,3 +334,21 @@ fn classic_queues_have_no_delivery_count() {
     assert_eq!(header(&g.message, "x-delivery-count"), None);
     assert_eq!(w.ok(c, qos(0, false)), Reply::BasicQosOk);
 }
+
+#[test]
+fn ready_bytes_sums_every_queues_ready_bodies_and_leaves_unacked_out() {
+    let mut w = World::new();
+    let c = w.client(1);
+    let reader = w.channel(1, 2);
+    w.declare_queue(c, "a");
+    w.declare_queue(c, "b");
+    w.publish(c, "", "a", "12345");
+    w.publish(c, "", "a", "123");
+    w.publish(c, "", "b", "1234567");
+    assert_eq!(w.b.ready_bytes(), 15);
+    w.consume(reader, "a", "r");
+    // Both of a's messages are out, unacked: they no longer count as ready.
+    assert_eq!(w.b.ready_bytes(), 7);
+    let listed: u64 = w.b.queues().iter().map(|q| q.message_bytes_ready).sum();
+    assert_eq!(w.b.ready_bytes(), listed);
+}

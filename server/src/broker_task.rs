@@ -825,12 +825,7 @@ impl BrokerTask {
     /// Raises or clears the memory alarm: queued message bytes plus bytes
     /// waiting in writers, against the high watermark.
     fn check_memory(&mut self) {
-        let queued: u64 = self
-            .core
-            .queues()
-            .iter()
-            .map(|q| q.message_bytes_ready)
-            .sum();
+        let queued = self.core.ready_bytes();
         let writing: u64 = self.conns.values().map(|c| c.writer.queued() as u64).sum();
         let on = queued + writing > self.watermark;
         if on == *self.alarm.borrow() {

@@ -141,6 +141,19 @@ impl Broker {
     }
 
     /// Every queue, by vhost then name.
+    /// Body bytes of the ready messages of every queue, from each queue's
+    /// running count. The server weighs this against its memory watermark ten
+    /// times a second, so it must not cost what [`Broker::queues`] does: that
+    /// walks every message of a durable queue (to count the persistent ones)
+    /// and every unacked message once per queue.
+    pub fn ready_bytes(&self) -> u64 {
+        self.vhosts
+            .values()
+            .flat_map(|v| v.queues.values())
+            .map(|q| q.ready.bytes() as u64)
+            .sum()
+    }
+
     pub fn queues(&self) -> Vec<QueueInfo> {
         self.vhosts
             .iter()
