@@ -352,3 +352,13 @@ fn ready_bytes_sums_every_queues_ready_bodies_and_leaves_unacked_out() {
     let listed: u64 = w.b.queues().iter().map(|q| q.message_bytes_ready).sum();
     assert_eq!(w.b.ready_bytes(), listed);
 }
+
+#[test]
+fn has_queue_says_whether_a_vhost_holds_the_queue() {
+    let mut w = World::new();
+    let c = w.client(1);
+    w.declare_queue(c, "q");
+    assert!(w.b.has_queue("/", "q"));
+    assert!(!w.b.has_queue("/", "other"));
+    assert!(!w.b.has_queue("no-such-vhost", "q"));
+}

@@ -203,7 +203,7 @@ fn set(
     body: Bytes,
 ) -> Result<(), String> {
     let mut s = a.session(user, VHOST).map_err(|e| e.text)?;
-    if s.broker().queue_info(VHOST, &queue).is_none() {
+    if !s.broker().has_queue(VHOST, &queue) {
         s.run(Command::QueueDeclare {
             queue: queue.clone(),
             passive: false,
@@ -239,7 +239,7 @@ fn get(a: &mut Admin<'_>, user: &str, queues: &[String]) -> Vec<u8> {
     let mut out = Vec::new();
     if let Ok(mut s) = a.session(user, VHOST) {
         for q in queues {
-            if s.broker().queue_info(VHOST, q).is_none() {
+            if !s.broker().has_queue(VHOST, q) {
                 continue;
             }
             let Ok(outs) = s.run(Command::BasicGet {
@@ -272,7 +272,7 @@ fn delete(a: &mut Admin<'_>, user: &str, queue: String) -> String {
     let Ok(mut s) = a.session(user, VHOST) else {
         return "NOT_FOUND\r\n".to_string();
     };
-    if s.broker().queue_info(VHOST, &queue).is_none() {
+    if !s.broker().has_queue(VHOST, &queue) {
         return "NOT_FOUND\r\n".to_string();
     }
     match s.run(Command::QueueDelete {

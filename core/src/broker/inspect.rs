@@ -141,6 +141,15 @@ impl Broker {
     }
 
     /// Every queue, by vhost then name.
+    /// Whether `vhost` has a queue called `name`: what callers that only need
+    /// to know should ask, since [`Broker::queue_info`] walks the queue's
+    /// messages (memcacheq asks before every `get` and `set`).
+    pub fn has_queue(&self, vhost: &str, name: &str) -> bool {
+        self.vhosts
+            .get(vhost)
+            .is_some_and(|v| v.queues.contains_key(name))
+    }
+
     /// Body bytes of the ready messages of every queue, from each queue's
     /// running count. The server weighs this against its memory watermark ten
     /// times a second, so it must not cost what [`Broker::queues`] does: that

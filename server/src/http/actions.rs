@@ -69,7 +69,7 @@ pub async fn put_queue(
     s.broker
         .call(move |a| {
             let mut sess = session(a, &user, &vhost)?;
-            let existed = sess.broker().queue_info(&vhost, &name).is_some();
+            let existed = sess.broker().has_queue(&vhost, &name);
             sess.run(Command::QueueDeclare {
                 queue: name,
                 passive: false,
@@ -102,7 +102,7 @@ pub async fn delete_queue(
     s.broker
         .call(move |a| {
             let mut sess = session(a, &user, &vhost)?;
-            if sess.broker().queue_info(&vhost, &name).is_none() {
+            if !sess.broker().has_queue(&vhost, &name) {
                 return Err(ApiError::not_found());
             }
             sess.run(Command::QueueDelete {
@@ -124,7 +124,7 @@ pub async fn purge_queue(
     s.broker
         .call(move |a| {
             let mut sess = session(a, &user, &vhost)?;
-            if sess.broker().queue_info(&vhost, &name).is_none() {
+            if !sess.broker().has_queue(&vhost, &name) {
                 return Err(ApiError::not_found());
             }
             sess.run(Command::QueuePurge {
@@ -185,7 +185,7 @@ pub async fn get_messages(
         .broker
         .call(move |a| {
             let mut sess = session(a, &user, &vhost)?;
-            if sess.broker().queue_info(&vhost, &name).is_none() {
+            if !sess.broker().has_queue(&vhost, &name) {
                 return Err(ApiError::not_found());
             }
             let mut out = Vec::new();

@@ -254,9 +254,7 @@ async fn bindings_where(
             if let Some(v) = &vhost {
                 check_vhost(b, &user, v)?;
                 match &must_exist {
-                    Some(("queue", q)) if b.queue_info(v, q).is_none() => {
-                        return Err(ApiError::not_found())
-                    }
+                    Some(("queue", q)) if !b.has_queue(v, q) => return Err(ApiError::not_found()),
                     Some(("exchange", x))
                         if !b
                             .exchanges()
