@@ -6,6 +6,7 @@ use crate::exchange::Dest;
 use crate::protocol::{ChannelId, ConnId};
 use crate::types::FieldTable;
 use serde::Serialize;
+use std::collections::HashMap;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct QueueInfo {
@@ -105,21 +106,25 @@ impl Broker {
             .filter(|u| &*u.queue == name)
             .map(|u| &u.entry.message)
             .collect();
+        Some(Self::info_of(vhost, q, &unacked))
+    }
+
+    /// A queue's figures, given its messages out to consumers (`unacked`).
+    fn info_of(vhost: &str, q: &crate::queue::Queue, unacked: &[&crate::Message]) -> QueueInfo {
         let unacked_bytes: u64 = unacked.iter().map(|m| m.body_size() as u64).sum();
-        // Only a durable queue keeps messages on disk; walking its ready
-        // messages is what this costs, so others skip it.
-        let (mut persistent, mut persistent_bytes) = (0u64, 0u64);
-        let mut count = |m: &crate::Message| {
-            if m.persistent() {
+        // A durable queue counts its ready persistent messages as they come
+        // and go; the unacked ones are looked at here.
+        let (mut persistent, mut persistent_bytes) = q
+            .ready
+            .persistent()
+            .map_or((0, 0), |(n, b)| (n as u64, b as u64));
+        if q.durable {
+            for m in unacked.iter().filter(|m| m.persistent()) {
                 persistent += 1;
                 persistent_bytes += m.body_size() as u64;
             }
-        };
-        if q.durable {
-            q.ready.iter().for_each(|e| count(&e.message));
-            unacked.iter().for_each(|m| count(m));
         }
-        Some(QueueInfo {
+        QueueInfo {
             name: q.name.to_string(),
             vhost: vhost.to_string(),
             durable: q.durable,
@@ -137,7 +142,7 @@ impl Broker {
             consumers: q.reported_consumer_count() as u64,
             single_active_consumer_tag: q.single_active_consumer().map(|c| c.tag.to_string()),
             state: "running".to_string(),
-        })
+        }
     }
 
     /// Every queue, by vhost then name.
@@ -164,9 +169,26 @@ impl Broker {
     }
 
     pub fn queues(&self) -> Vec<QueueInfo> {
+        // Every channel's unacked messages, gathered by queue in one pass (not
+        // once per queue).
+        let mut unacked: HashMap<(&str, &str), Vec<&crate::Message>> = HashMap::new();
+        for c in self.conns.values() {
+            for u in c.channels.values().flat_map(|ch| ch.unacked.values()) {
+                unacked
+                    .entry((c.vhost.as_str(), &*u.queue))
+                    .or_default()
+                    .push(&u.entry.message);
+            }
+        }
         self.vhosts
             .iter()
-            .flat_map(|(vn, v)| v.queues.keys().filter_map(move |q| self.queue_info(vn, q)))
+            .flat_map(|(vn, v)| v.queues.iter().map(move |(qn, q)| (vn, qn, q)))
+            .map(|(vn, qn, q)| {
+                let out = unacked
+                    .get(&(vn.as_str(), &**qn))
+                    .map_or(&[][..], Vec::as_slice);
+                Self::info_of(vn, q, out)
+            })
             .collect()
     }
 

@@ -415,7 +415,13 @@ impl Queue {
             auto_delete,
             arguments,
             args,
-            ready: ReadyList::with_max_priority(max_priority),
+            // Only a durable queue keeps messages on disk, so only it reports
+            // how many of its messages are persistent.
+            ready: if durable {
+                ReadyList::with_max_priority(max_priority).counting_persistent()
+            } else {
+                ReadyList::with_max_priority(max_priority)
+            },
             unacked: 0,
             active: VecDeque::new(),
             blocked: Vec::new(),

@@ -39,6 +39,11 @@ pub struct ReadyList {
     returned: HashMap<u64, Returned>,
     len: usize,
     bytes: usize,
+    /// The persistent messages among them and their body bytes, for a durable
+    /// queue ([`ReadyList::counting_persistent`]): the management API reports
+    /// them, and counting as messages come and go costs a property scan each,
+    /// where walking a queue of millions on every request cost tens of ms.
+    persistent: Option<(usize, usize)>,
 }
 
 impl Default for ReadyList {
@@ -58,6 +63,7 @@ impl ReadyList {
             returned: HashMap::new(),
             len: 0,
             bytes: 0,
+            persistent: None,
         }
     }
 
@@ -72,6 +78,26 @@ impl ReadyList {
     /// Body bytes of the ready messages (for `x-max-length-bytes`).
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+
+    /// The same list, keeping count of its persistent messages from now on.
+    pub fn counting_persistent(mut self) -> ReadyList {
+        self.persistent = Some(self.count_persistent());
+        self
+    }
+
+    /// How many ready messages are persistent and their body bytes, if this
+    /// list counts them.
+    pub fn persistent(&self) -> Option<(usize, usize)> {
+        self.persistent
+    }
+
+    fn count_persistent(&self) -> (usize, usize) {
+        self.levels
+            .iter()
+            .flat_map(|l| l.iter())
+            .filter(|s| s.message.persistent())
+            .fold((0, 0), |(n, b), s| (n + 1, b + s.message.body_size()))
     }
 
     /// The message at the head (of the highest non-empty level), if any.
@@ -153,10 +179,17 @@ impl ReadyList {
             .flat_map(|l| l.iter())
             .map(|s| s.message.body_size())
             .sum();
+        if self.persistent.is_some() {
+            self.persistent = Some(self.count_persistent());
+        }
     }
 
     pub fn clear(&mut self) {
+        let counting = self.persistent.is_some();
         *self = ReadyList::with_max_priority(self.max_priority());
+        if counting {
+            self.persistent = Some((0, 0));
+        }
     }
 
     fn max_priority(&self) -> u8 {
@@ -180,7 +213,14 @@ impl ReadyList {
 
     fn store(&mut self, e: Entry) -> Slot {
         self.len += 1;
-        self.bytes += e.message.body_size();
+        let size = e.message.body_size();
+        self.bytes += size;
+        if let Some((n, b)) = &mut self.persistent {
+            if e.message.persistent() {
+                *n += 1;
+                *b += size;
+            }
+        }
         if e.redelivered || e.delivery_count > 0 {
             self.returned.insert(
                 e.seq,
@@ -198,7 +238,14 @@ impl ReadyList {
 
     fn load(&mut self, slot: Slot) -> Entry {
         self.len -= 1;
-        self.bytes -= slot.message.body_size();
+        let size = slot.message.body_size();
+        self.bytes -= size;
+        if let Some((n, b)) = &mut self.persistent {
+            if slot.message.persistent() {
+                *n -= 1;
+                *b -= size;
+            }
+        }
         let r = if self.returned.is_empty() {
             None
         } else {
@@ -253,6 +300,43 @@ mod tests {
             redelivered: false,
             delivery_count: 0,
         }
+    }
+
+    fn persistent_entry(seq: u64, body: &[u8]) -> Entry {
+        let props = BasicProperties {
+            delivery_mode: Some(2),
+            ..BasicProperties::default()
+        };
+        Entry {
+            message: Message::new(seq, 0, "", "q", &props, body),
+            seq,
+            redelivered: false,
+            delivery_count: 0,
+        }
+    }
+
+    #[test]
+    fn a_counting_list_keeps_its_persistent_count_through_every_change() {
+        let mut r = ReadyList::default().counting_persistent();
+        r.push_back(persistent_entry(0, b"ab"));
+        r.push_back(entry(1));
+        r.push_back(persistent_entry(2, b"abcd"));
+        assert_eq!(r.persistent(), Some((2, 6)));
+        let head = r.pop_front().expect("head");
+        assert_eq!(head.seq, 0);
+        assert_eq!(r.persistent(), Some((1, 4)));
+        r.insert_in_order(head);
+        assert_eq!(r.persistent(), Some((2, 6)));
+        r.retain(|m| m.body().len() != 4);
+        assert_eq!(r.persistent(), Some((1, 2)));
+        r.clear();
+        assert_eq!(r.persistent(), Some((0, 0)));
+        r.push_back(persistent_entry(3, b"x"));
+        assert_eq!(r.persistent(), Some((1, 1)));
+        // A list that does not count says so.
+        let mut plain = ReadyList::default();
+        plain.push_back(persistent_entry(0, b"ab"));
+        assert_eq!(plain.persistent(), None);
     }
 
     #[test]
