@@ -117,6 +117,43 @@ async fn queues_show_current_figures_and_rabbitmq_field_names() {
     assert_eq!(ready, 3);
 }
 
+/// As RabbitMQ 3.10 (checked against it): a classic queue shows its head
+/// message's `timestamp` property, null when it has none; a quorum queue has
+/// no such field.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_classic_queue_shows_its_head_messages_timestamp() {
+    let s = Server::start();
+    let api = Api::new(s.http_port());
+    let conn = connect(s.port).await;
+    let ch = channel(&conn).await;
+    declare(&ch, "stamped", "classic", true).await;
+    declare(&ch, "plain", "classic", true).await;
+    declare(&ch, "raft", "quorum", true).await;
+    let stamped = |t: u64| {
+        let mut p = amqprs::BasicProperties::default();
+        p.with_timestamp(t);
+        p.finish()
+    };
+    publish(&ch, "", "stamped", b"a", stamped(1_700_000_000)).await;
+    publish(&ch, "", "stamped", b"b", stamped(1_700_000_099)).await;
+    publish(&ch, "", "plain", b"a", persistent()).await;
+    publish(&ch, "", "raft", b"a", stamped(1_700_000_000)).await;
+    assert_eq!(count(&ch, "stamped").await, 2);
+
+    let q = api.get("/api/queues/%2F/stamped");
+    assert_eq!(q["head_message_timestamp"], 1_700_000_000u64);
+    assert_eq!(get(&ch, "stamped").await.as_deref(), Some(&b"a"[..]));
+    let q = api.get("/api/queues/%2F/stamped");
+    assert_eq!(q["head_message_timestamp"], 1_700_000_099u64);
+    assert_eq!(
+        api.get("/api/queues/%2F/plain")["head_message_timestamp"],
+        Value::Null
+    );
+    let raft = api.get("/api/queues/%2F/raft");
+    assert!(raft.get("head_message_timestamp").is_none(), "{raft}");
+    conn.close().await.ok();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_logins_are_401_and_unknown_objects_404() {
     let s = Server::start();

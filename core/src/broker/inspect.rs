@@ -32,6 +32,11 @@ pub struct QueueInfo {
     /// The active consumer of a single-active-consumer queue.
     pub single_active_consumer_tag: Option<String>,
     pub state: String,
+    /// The `timestamp` property of the message at the head of the queue, which
+    /// RabbitMQ's management API shows for a classic queue (the server's view
+    /// adds it there; it is not part of this struct's own serialization).
+    #[serde(skip)]
+    pub head_message_timestamp: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -142,6 +147,7 @@ impl Broker {
             consumers: q.reported_consumer_count() as u64,
             single_active_consumer_tag: q.single_active_consumer().map(|c| c.tag.to_string()),
             state: "running".to_string(),
+            head_message_timestamp: q.ready.front().and_then(|m| m.properties().timestamp),
         }
     }
 

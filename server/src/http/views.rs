@@ -50,6 +50,14 @@ pub fn queue(q: &QueueInfo) -> Value {
         m.insert("message_bytes_paged_out".into(), json!(0));
         m.insert("operator_policy".into(), Value::Null);
         m.insert("effective_policy_definition".into(), json!({}));
+        // RabbitMQ 3.10 shows it for classic queues only (null when the head
+        // message has no timestamp, or there is none).
+        if q.kind == "classic" {
+            m.insert(
+                "head_message_timestamp".into(),
+                json!(q.head_message_timestamp),
+            );
+        }
     }
     v
 }
