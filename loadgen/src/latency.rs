@@ -90,9 +90,6 @@ pub async fn run(target: &Target, args: Args) -> Result<Vec<Field>, Error> {
     let epoch_wall = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let planned = (total.as_secs_f64() * args.rate) as u64;
-    let receiving = tokio::spawn(receive(deliveries, epoch, warmup, total, planned));
-    let cpu = tokio::spawn(cpu_after_warmup(args.pid, warmup, total - warmup));
     let plan = Plan {
         target: target.clone(),
         queue: queue.clone(),
@@ -101,6 +98,8 @@ pub async fn run(target: &Target, args: Args) -> Result<Vec<Field>, Error> {
         epoch,
         span: total,
     };
+    let receiving = tokio::spawn(receive(deliveries, epoch, warmup, total, plan.planned()));
+    let cpu = tokio::spawn(cpu_after_warmup(args.pid, warmup, total - warmup));
     let sent = match args.pacing {
         Pacing::Timer => plan.publish(Pacing::Timer).await,
         Pacing::Even => plan.publish_evenly().await,
@@ -109,10 +108,10 @@ pub async fn run(target: &Target, args: Args) -> Result<Vec<Field>, Error> {
         .await
         .map_err(|e| Error(format!("the consumer task failed: {e}")));
     consumer.close().await;
+    let deleted = session::delete_queue(target, &queue).await;
     if let (Some(path), Ok(received)) = (&args.dump, &received) {
         dump(path, epoch_wall, &received.pairs)?;
     }
-    let deleted = session::delete_queue(target, &queue).await;
     let sent = sent?;
     let Received {
         pairs,

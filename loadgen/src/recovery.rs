@@ -66,11 +66,13 @@ pub async fn run(target: &Target, args: Args) -> Result<Vec<Field>, Error> {
         store(target, &queue, &args, timeout).await
     }
     .await;
-    if let Err(e) = first {
-        stop(&mut child, args.stop_cmd.as_deref()).await;
-        return Err(e);
-    }
-    let stored_for = first?;
+    let stored_for = match first {
+        Ok(took) => took,
+        Err(e) => {
+            stop(&mut child, args.stop_cmd.as_deref()).await;
+            return Err(e);
+        }
+    };
     crash(&mut child, args.kill_cmd.as_deref()).await?;
 
     let start = Instant::now();

@@ -47,10 +47,7 @@ impl Broker {
             }
         }
         for q in &defs.queues {
-            let existed = self
-                .vhosts
-                .get(&q.vhost)
-                .is_some_and(|v| v.queues.contains_key(q.name.as_str()));
+            let existed = self.has_queue(&q.vhost, &q.name);
             self.define_queue(q)?;
             if !existed {
                 if q.durable {

@@ -602,10 +602,7 @@ impl Broker {
         let owner = d.exclusive.then_some(conn);
         // Exclusive queues are never durable (RabbitMQ ignores the flag).
         let durable = d.durable && !d.exclusive;
-        let exists = self
-            .vhosts
-            .get(&vhost)
-            .is_some_and(|v| v.queues.contains_key(name.as_str()));
+        let exists = self.has_queue(&vhost, &name);
         if !exists {
             // Checked before the arguments: the dead-letter exchange's type,
             // then read on the queue and write on that exchange.

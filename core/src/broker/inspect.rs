@@ -151,7 +151,6 @@ impl Broker {
         }
     }
 
-    /// Every queue, by vhost then name.
     /// Whether `vhost` has a queue called `name`: what callers that only need
     /// to know should ask, since [`Broker::queue_info`] walks the queue's
     /// messages (memcacheq asks before every `get` and `set`).
@@ -174,6 +173,7 @@ impl Broker {
             .sum()
     }
 
+    /// Every queue, by vhost then name.
     pub fn queues(&self) -> Vec<QueueInfo> {
         // Every channel's unacked messages, gathered by queue in one pass (not
         // once per queue).

@@ -80,11 +80,17 @@ impl Rabbit {
 
     /// The load generator's `startup` arguments: spawn the server, stop it with rabbitmqctl.
     pub fn startup_args(&self) -> Vec<String> {
+        self.spawn_args("startup.log")
+    }
+
+    /// What the load generator needs to start this node itself and stop it with
+    /// rabbitmqctl, its output going to `log` in the node's directory.
+    fn spawn_args(&self, log: &str) -> Vec<String> {
         vec![
             "--stop-cmd".into(),
             format!("{} -n {} -q stop", self.ctl.display(), self.node),
             "--log".into(),
-            self.dir.join("startup.log").display().to_string(),
+            self.dir.join(log).display().to_string(),
             "--".into(),
             self.server.display().to_string(),
         ]
@@ -94,16 +100,12 @@ impl Rabbit {
     /// (the pid it writes to `RABBITMQ_PID_FILE`; the child is only a wrapper script),
     /// stop it with rabbitmqctl at the end.
     pub fn recovery_args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "--kill-cmd".into(),
             format!("kill -KILL \"$(cat '{}')\"", self.dir.join("pid").display()),
-            "--stop-cmd".into(),
-            format!("{} -n {} -q stop", self.ctl.display(), self.node),
-            "--log".into(),
-            self.dir.join("recovery.log").display().to_string(),
-            "--".into(),
-            self.server.display().to_string(),
-        ]
+        ];
+        args.extend(self.spawn_args("recovery.log"));
+        args
     }
 
     /// Starts the node in the background and waits until `rabbitmqctl await_startup`.
