@@ -186,6 +186,12 @@ struct Plan {
     rpc_replies: bool,
 }
 
+/// How long a channel's close-ok waits for a pending sync (see [`Runner::sync`]). A
+/// declare already on its way out goes within microseconds; one that was never sent
+/// keeps the flag up until amqprs gives up on it, after the close-ok, so the wait is
+/// bounded.
+const SYNC_HOLD: Duration = Duration::from_millis(20);
+
 /// What a client's callbacks and its worker share.
 #[derive(Default)]
 struct ClientState {
@@ -195,6 +201,10 @@ struct ClientState {
     cancelled: Mutex<HashSet<String>>,
     /// Consumers the broker cancelled: their pending messages are dropped.
     gone: Mutex<HashSet<String>>,
+    /// Set while [`Runner::sync`]'s round trip is on its way out on the client's channel,
+    /// so a channel.close from the broker holds back amqprs's close-ok (see
+    /// [`ChanEvents::close`]) until that frame has gone first.
+    syncing: AtomicBool,
 }
 
 impl ClientState {
@@ -274,6 +284,11 @@ struct ChanEvents {
 #[async_trait]
 impl ChannelCallback for ChanEvents {
     async fn close(&mut self, _: &Channel, close: CloseChannel) -> AmqpResult<()> {
+        // amqprs sends close-ok when this returns; a sync's declare must not follow it.
+        let held = Instant::now();
+        while self.state.syncing.load(Ordering::SeqCst) && held.elapsed() < SYNC_HOLD {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         if let Some(slot) = &self.last_close {
             *lock(slot) = Some((close.reply_code(), close.reply_text().to_string()));
             return Ok(());
@@ -1046,10 +1061,22 @@ impl<'a> Runner<'a> {
     /// Waits until the broker has handled what the client sent so far (a
     /// passive declare of `amq.direct` is a harmless round trip), so a step of
     /// another client at the same time comes after it, as in the simulator.
-    async fn sync(&self, ch: &Channel) {
+    ///
+    /// The step just sent may make the broker close the channel (an unknown delivery
+    /// tag, a publish to a missing exchange). If amqprs answered that close with
+    /// close-ok before the declare went out, the declare would reach a closed channel
+    /// and the broker would close the whole connection (504, "expected
+    /// 'channel.open'"), which no client of the scenario did. So the channel's close
+    /// callback waits while a sync is pending: the declare is then either out before
+    /// the close-ok (the closing broker ignores it) or never sent (amqprs fails the
+    /// call once the channel is gone).
+    async fn sync(&self, ci: usize, ch: &Channel) {
+        let state = self.clients[ci].state.clone();
+        state.syncing.store(true, Ordering::SeqCst);
         let mut a = ExchangeDeclareArguments::new("amq.direct", "direct");
         a.passive = true;
         let _ = ch.exchange_declare(a).await;
+        state.syncing.store(false, Ordering::SeqCst);
     }
 
     /// Runs one script step. Ok(false) stops the run (a restart that cannot be done).
@@ -1314,7 +1341,7 @@ impl<'a> Runner<'a> {
                         break;
                     }
                 }
-                self.sync(&ch).await;
+                self.sync(ci, &ch).await;
                 r
             }
             Action::Get { queue, auto_ack } => {
@@ -1354,7 +1381,7 @@ impl<'a> Runner<'a> {
                 let r = ch
                     .basic_ack(BasicAckArguments::new(*delivery_tag, *multiple))
                     .await;
-                self.sync(&ch).await;
+                self.sync(ci, &ch).await;
                 r
             }
             Action::Nack {
@@ -1365,7 +1392,7 @@ impl<'a> Runner<'a> {
                 let r = ch
                     .basic_nack(BasicNackArguments::new(*delivery_tag, *multiple, *requeue))
                     .await;
-                self.sync(&ch).await;
+                self.sync(ci, &ch).await;
                 r
             }
             Action::Reject {
@@ -1375,7 +1402,7 @@ impl<'a> Runner<'a> {
                 let r = ch
                     .basic_reject(BasicRejectArguments::new(*delivery_tag, *requeue))
                     .await;
-                self.sync(&ch).await;
+                self.sync(ci, &ch).await;
                 r
             }
             Action::Recover => ch.basic_recover(true).await,
@@ -1497,7 +1524,7 @@ impl<'a> Runner<'a> {
         let r = ch
             .basic_publish(props, body.as_bytes().to_vec(), args)
             .await;
-        self.sync(ch).await;
+        self.sync(ci, ch).await;
         r
     }
 
