@@ -999,3 +999,65 @@ fn queue_delete_ok_comes_before_the_cancel_notification() {
     ));
     assert!(w.b.consumers().is_empty());
 }
+
+/// The consumer count a passive declare reports for `q`.
+fn consumers_of(w: &mut World, c: Ch, q: &str) -> u32 {
+    match w.ok(c, QueueDecl::new(q).passive()) {
+        Reply::QueueDeclareOk { consumer_count, .. } => consumer_count,
+        other => panic!("expected declare-ok, got {other:?}"),
+    }
+}
+
+#[test]
+fn quorum_counts_a_cancelled_consumer_until_its_messages_are_settled() {
+    // RabbitMQ 3.10 (checked with pika): a classic queue stops counting a consumer
+    // when it cancels; a quorum queue counts it while it holds unacked messages.
+    let mut w = World::new();
+    let c = w.client(1);
+    let quorum = || {
+        QueueDecl::new("q")
+            .durable()
+            .arg("x-queue-type", s("quorum"))
+    };
+    w.ok(c, quorum());
+    w.declare_queue(c, "classic");
+    let d = w.client(2);
+    w.consume(d, "q", "qc");
+    w.consume(d, "classic", "cc");
+    w.publish(c, "", "q", "1");
+    w.publish(c, "", "q", "2");
+    w.publish(c, "", "classic", "3");
+    w.send(d, cancel("qc"));
+    w.send(d, cancel("cc"));
+    assert_eq!(consumers_of(&mut w, c, "classic"), 0);
+    assert_eq!(consumers_of(&mut w, c, "q"), 1);
+    w.send(d, ack(1));
+    assert_eq!(consumers_of(&mut w, c, "q"), 1, "one message still held");
+    w.send(d, ack(2));
+    assert_eq!(consumers_of(&mut w, c, "q"), 0);
+
+    // Closing the channel settles (requeues) what it held, so it stops counting.
+    let e = w.client(3);
+    w.consume(e, "q", "e");
+    w.publish(c, "", "q", "4");
+    w.send(e, cancel("e"));
+    assert_eq!(consumers_of(&mut w, c, "q"), 1);
+    w.disconnect(3);
+    assert_eq!(consumers_of(&mut w, c, "q"), 0);
+
+    // A deleted queue takes its cancelled holders along: a queue declared again
+    // under the name is not uncounted by an ack of the old one's message.
+    let f = w.client(4);
+    w.consume(f, "q", "old");
+    w.send(f, cancel("old"));
+    assert_eq!(consumers_of(&mut w, c, "q"), 1);
+    w.ok(c, queue_delete("q", false, false));
+    w.ok(c, quorum());
+    let g = w.client(5);
+    w.consume(g, "q", "new");
+    w.publish(c, "", "q", "5");
+    w.send(g, cancel("new"));
+    assert_eq!(consumers_of(&mut w, c, "q"), 1);
+    w.send(f, ack(1));
+    assert_eq!(consumers_of(&mut w, c, "q"), 1);
+}

@@ -819,6 +819,16 @@ impl Broker {
             return 0;
         };
         let count = q.ready.len() as u32;
+        if q.cancelled_holders > 0 {
+            // Cancelled consumers still holding its messages stop being counted with
+            // it, so a queue declared later under the same name starts from none.
+            for k in self.conns.values_mut().filter(|k| k.vhost == vhost) {
+                for chan in k.channels.values_mut() {
+                    chan.cancelled_holding
+                        .retain(|_, (queue, _)| **queue != *name);
+                }
+            }
+        }
         for c in q
             .active
             .iter()

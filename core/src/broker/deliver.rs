@@ -3,7 +3,7 @@
 //! publisher confirm mode and transactions.
 
 use super::state::{Channel, Consumer, Unacked};
-use super::Broker;
+use super::{Broker, Vhost};
 use crate::auth::Access;
 use crate::error::{AmqpError, ReplyCode};
 use crate::events::EventKind;
@@ -226,6 +226,11 @@ impl Broker {
         q.remove_consumer(conn, ch, &tag);
         if consumer.exclusive {
             q.exclusive_consumer = false;
+        }
+        if q.args.kind == QueueType::Quorum && !consumer.no_ack && consumer.unacked > 0 {
+            q.cancelled_holders += 1;
+            chan.cancelled_holding
+                .insert(tag.clone(), (consumer.queue.clone(), consumer.unacked));
         }
         // A quorum queue hands its messages to the consumer that takes over
         // at once; a classic one waits for its next dispatch (RabbitMQ 3.10).
@@ -491,13 +496,25 @@ impl Broker {
         } else {
             return Err(unknown_tag(tag));
         };
-        let taken = take_unacked(chan, &tags);
         let vhost = self.vhost_of(conn)?;
+        let taken = self.take_unacked(conn, ch, &tags);
         for (tag, u) in taken {
             self.settle_one(&vhost, conn, ch, tag, u, outcome);
         }
         self.unblock(conn, ch);
         Ok(())
+    }
+
+    /// [`take_unacked`] on a channel, with its vhost's queues at hand.
+    fn take_unacked(&mut self, conn: ConnId, ch: ChannelId, tags: &[u64]) -> Vec<(u64, Unacked)> {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return Vec::new();
+        };
+        let vhost = self.vhosts.get_mut(&c.vhost);
+        match c.channels.get_mut(&ch) {
+            Some(chan) => take_unacked(chan, tags, vhost),
+            None => Vec::new(),
+        }
     }
 
     fn settle_one(
@@ -676,7 +693,7 @@ impl Broker {
             return;
         };
         let tags: Vec<u64> = chan.unacked.keys().copied().collect();
-        let taken = take_unacked(chan, &tags);
+        let taken = self.take_unacked(conn, ch, &tags);
         for (_, u) in taken {
             if let Some(q) = self
                 .vhosts
@@ -755,13 +772,30 @@ impl Broker {
     }
 }
 
-/// Removes deliveries from a channel, keeping its prefetch counters right.
-fn take_unacked(chan: &mut Channel, tags: &[u64]) -> Vec<(u64, Unacked)> {
+/// Removes deliveries from a channel, keeping its prefetch counters right, and the
+/// count of a cancelled quorum consumer's held messages: when its last one goes, the
+/// queue stops counting it (see [`Channel::cancelled_holding`]).
+fn take_unacked(
+    chan: &mut Channel,
+    tags: &[u64],
+    mut vhost: Option<&mut Vhost>,
+) -> Vec<(u64, Unacked)> {
     let mut out = Vec::with_capacity(tags.len());
     for t in tags {
         if let Some(u) = chan.unacked.remove(t) {
-            if let Some(c) = u.consumer.as_ref().and_then(|c| chan.consumers.get_mut(c)) {
-                c.unacked = c.unacked.saturating_sub(1);
+            if let Some(tag) = u.consumer.as_ref() {
+                if let Some(c) = chan.consumers.get_mut(tag) {
+                    c.unacked = c.unacked.saturating_sub(1);
+                } else if let Some((queue, held)) = chan.cancelled_holding.get_mut(tag) {
+                    *held = held.saturating_sub(1);
+                    if *held == 0 {
+                        if let Some(q) = vhost.as_deref_mut().and_then(|v| v.queues.get_mut(queue))
+                        {
+                            q.cancelled_holders = q.cancelled_holders.saturating_sub(1);
+                        }
+                        chan.cancelled_holding.remove(tag);
+                    }
+                }
             }
             if u.consumer.is_some() {
                 chan.consumer_unacked = chan.consumer_unacked.saturating_sub(1);

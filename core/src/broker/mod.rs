@@ -576,6 +576,7 @@ fn summarize(cmd: &Command) -> String {
         Command::BasicConsume { queue, .. } | Command::BasicGet { queue, .. } => {
             format!("'{queue}'")
         }
+        Command::BasicCancel { consumer_tag, .. } => format!("'{consumer_tag}'"),
         Command::BasicAck {
             delivery_tag,
             multiple,

@@ -60,6 +60,10 @@ pub struct Channel {
     pub tx: Option<Vec<Command>>,
     /// The last queue declared on this channel: what an empty queue name means.
     pub last_queue: Option<Arc<str>>,
+    /// Consumers of quorum queues cancelled while holding unacked messages: tag →
+    /// (queue, how many they still hold). The queue counts them as consumers until
+    /// the last is settled ([`crate::queue::Queue::cancelled_holders`]).
+    pub cancelled_holding: BTreeMap<Arc<str>, (Arc<str>, u32)>,
 }
 
 impl Channel {

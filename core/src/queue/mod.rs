@@ -375,6 +375,10 @@ pub struct Queue {
     pub args: QueueArgs,
     pub ready: ReadyList,
     pub unacked: u32,
+    /// Consumers cancelled while still holding messages of this quorum queue unacked:
+    /// RabbitMQ 3.10's quorum queue keeps counting them as consumers until those
+    /// messages are settled (see [`Queue::reported_consumer_count`]).
+    pub cancelled_holders: u32,
     /// Consumers in turn order: the head gets the next message.
     pub active: VecDeque<ConsumerRef>,
     /// Consumers skipped because their prefetch was reached; they rejoin the
@@ -423,6 +427,7 @@ impl Queue {
                 ReadyList::with_max_priority(max_priority)
             },
             unacked: 0,
+            cancelled_holders: 0,
             active: VecDeque::new(),
             blocked: Vec::new(),
             waiting: VecDeque::new(),
@@ -451,10 +456,13 @@ impl Queue {
     }
 
     /// The consumer count RabbitMQ 3.10 reports (declare-ok, management): a
-    /// quorum queue leaves out its waiting single-active consumers.
+    /// quorum queue leaves out its waiting single-active consumers, and counts a
+    /// cancelled consumer until the messages it still holds are settled.
     pub fn reported_consumer_count(&self) -> usize {
+        let held = self.cancelled_holders as usize;
         match (self.args.kind, self.args.single_active_consumer) {
-            (QueueType::Quorum, true) => self.active.len() + self.blocked.len(),
+            (QueueType::Quorum, true) => self.active.len() + self.blocked.len() + held,
+            (QueueType::Quorum, false) => self.consumer_count() + held,
             _ => self.consumer_count(),
         }
     }
