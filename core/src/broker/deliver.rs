@@ -10,6 +10,7 @@ use crate::events::EventKind;
 use crate::protocol::{ChannelId, ConnId, Millis, Output, Reply};
 use crate::queue::{ConsumerRef, Entry, Queue, QueueType};
 use crate::types::{FieldTable, FieldValue, Message};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What a client said about a delivery.
@@ -505,14 +506,14 @@ impl Broker {
         Ok(())
     }
 
-    /// [`take_unacked`] on a channel, with its vhost's queues at hand.
+    /// [`take_unacked`] on a channel, with its vhost's queues at hand (looked up only
+    /// when a cancelled holder lets go, not on every ack).
     fn take_unacked(&mut self, conn: ConnId, ch: ChannelId, tags: &[u64]) -> Vec<(u64, Unacked)> {
         let Some(c) = self.conns.get_mut(&conn) else {
             return Vec::new();
         };
-        let vhost = self.vhosts.get_mut(&c.vhost);
         match c.channels.get_mut(&ch) {
-            Some(chan) => take_unacked(chan, tags, vhost),
+            Some(chan) => take_unacked(chan, tags, &mut self.vhosts, &c.vhost),
             None => Vec::new(),
         }
     }
@@ -778,7 +779,8 @@ impl Broker {
 fn take_unacked(
     chan: &mut Channel,
     tags: &[u64],
-    mut vhost: Option<&mut Vhost>,
+    vhosts: &mut BTreeMap<String, Vhost>,
+    vhost: &str,
 ) -> Vec<(u64, Unacked)> {
     let mut out = Vec::with_capacity(tags.len());
     for t in tags {
@@ -789,7 +791,7 @@ fn take_unacked(
                 } else if let Some((queue, held)) = chan.cancelled_holding.get_mut(tag) {
                     *held = held.saturating_sub(1);
                     if *held == 0 {
-                        if let Some(q) = vhost.as_deref_mut().and_then(|v| v.queues.get_mut(queue))
+                        if let Some(q) = vhosts.get_mut(vhost).and_then(|v| v.queues.get_mut(queue))
                         {
                             q.cancelled_holders = q.cancelled_holders.saturating_sub(1);
                         }

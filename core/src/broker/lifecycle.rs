@@ -286,6 +286,7 @@ impl Broker {
                 q.blocked.clear();
                 q.waiting.clear();
                 q.unacked = 0;
+                q.cancelled_holders = 0;
                 q.exclusive_consumer = false;
                 q.last_used = now;
                 queues_kept += 1;

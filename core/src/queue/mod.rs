@@ -459,12 +459,12 @@ impl Queue {
     /// quorum queue leaves out its waiting single-active consumers, and counts a
     /// cancelled consumer until the messages it still holds are settled.
     pub fn reported_consumer_count(&self) -> usize {
-        let held = self.cancelled_holders as usize;
-        match (self.args.kind, self.args.single_active_consumer) {
-            (QueueType::Quorum, true) => self.active.len() + self.blocked.len() + held,
-            (QueueType::Quorum, false) => self.consumer_count() + held,
+        let subscribed = match (self.args.kind, self.args.single_active_consumer) {
+            (QueueType::Quorum, true) => self.active.len() + self.blocked.len(),
             _ => self.consumer_count(),
-        }
+        };
+        // Only ever set on a quorum queue.
+        subscribed + self.cancelled_holders as usize
     }
 
     /// The tag of a single-active-consumer queue's active consumer.
