@@ -73,6 +73,8 @@ pub struct Exchange {
     pub auto_delete: bool,
     pub internal: bool,
     pub arguments: FieldTable,
+    /// Messages published to it, and their copies that reached queues.
+    pub stats: crate::stats::ExchangeStats,
     /// Bindings in the order they were made (what listings show). Slots of
     /// removed bindings are `None` so the indices in the indexes stay valid.
     slots: Vec<Option<Binding>>,
@@ -97,6 +99,7 @@ impl Exchange {
             auto_delete,
             internal,
             arguments,
+            stats: Default::default(),
             slots: Vec::new(),
             live: 0,
             direct: HashMap::new(),

@@ -19,6 +19,7 @@ pub mod queue;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod stats;
 pub mod topic;
 pub mod types;
 pub mod wire;

@@ -340,6 +340,8 @@ impl Broker {
                 };
                 let tag = chan.next_delivery_tag;
                 chan.next_delivery_tag += 1;
+                chan.stats.handed_out(false, no_ack, entry.redelivered);
+                q.stats.handed_out(false, no_ack, entry.redelivered);
                 self.journal.out(Output::Deliver {
                     conn: c.conn,
                     channel: c.channel,
@@ -426,6 +428,8 @@ impl Broker {
         };
         q.last_used = now;
         let Some(entry) = q.pop() else {
+            q.stats.get_empty += 1;
+            self.channel_mut(conn, ch)?.stats.get_empty += 1;
             self.reply(conn, ch, Reply::BasicGetEmpty);
             return Ok(());
         };
@@ -435,7 +439,9 @@ impl Broker {
         if !no_ack {
             q.unacked += 1;
         }
+        q.stats.handed_out(true, no_ack, entry.redelivered);
         let chan = self.channel_mut(conn, ch)?;
+        chan.stats.handed_out(true, no_ack, entry.redelivered);
         let tag = chan.next_delivery_tag;
         chan.next_delivery_tag += 1;
         let (msg_id, redelivered) = (entry.msg_id(), entry.redelivered);
@@ -499,6 +505,9 @@ impl Broker {
         };
         let vhost = self.vhost_of(conn)?;
         let taken = self.take_unacked(conn, ch, &tags);
+        if outcome == Outcome::Ack {
+            self.channel_mut(conn, ch)?.stats.ack += taken.len() as u64;
+        }
         for (tag, u) in taken {
             self.settle_one(&vhost, conn, ch, tag, u, outcome);
         }
@@ -539,6 +548,7 @@ impl Broker {
         let msg_id = u.entry.msg_id();
         match outcome {
             Outcome::Ack => {
+                q.stats.ack += 1;
                 self.journal.event(|| EventKind::Acked {
                     msg_id,
                     queue: u.queue.to_string(),

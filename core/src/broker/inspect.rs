@@ -4,6 +4,7 @@
 use super::Broker;
 use crate::exchange::Dest;
 use crate::protocol::{ChannelId, ConnId};
+use crate::stats::{ExchangeStats, MessageStats};
 use crate::types::FieldTable;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -37,6 +38,10 @@ pub struct QueueInfo {
     /// adds it there; it is not part of this struct's own serialization).
     #[serde(skip)]
     pub head_message_timestamp: Option<u64>,
+    /// Messages routed into it and handed out of it (the server's view shows
+    /// them as `message_stats`, with rates).
+    #[serde(skip)]
+    pub message_stats: MessageStats,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -49,6 +54,8 @@ pub struct ExchangeInfo {
     pub auto_delete: bool,
     pub internal: bool,
     pub arguments: FieldTable,
+    #[serde(skip)]
+    pub message_stats: ExchangeStats,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -79,6 +86,8 @@ pub struct ChannelInfo {
     pub global_prefetch_count: u16,
     pub confirm: bool,
     pub transactional: bool,
+    #[serde(skip)]
+    pub message_stats: MessageStats,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -148,6 +157,7 @@ impl Broker {
             single_active_consumer_tag: q.single_active_consumer().map(|c| c.tag.to_string()),
             state: "running".to_string(),
             head_message_timestamp: q.ready.front().and_then(|m| m.properties().timestamp),
+            message_stats: q.stats,
         }
     }
 
@@ -171,6 +181,29 @@ impl Broker {
             .flat_map(|v| v.queues.values())
             .map(|q| q.ready.bytes() as u64)
             .sum()
+    }
+
+    /// A vhost's message counts: its closed channels' and its open ones'.
+    pub fn vhost_stats(&self, vhost: &str) -> Option<MessageStats> {
+        let mut sum = self.vhosts.get(vhost)?.retired;
+        for c in self.conns.values().filter(|c| c.vhost == vhost) {
+            for ch in c.channels.values() {
+                sum += ch.stats;
+            }
+        }
+        Some(sum)
+    }
+
+    /// The node's message counts: every vhost's.
+    pub fn node_stats(&self) -> MessageStats {
+        let mut sum = MessageStats::default();
+        for v in self.vhosts.values() {
+            sum += v.retired;
+        }
+        for ch in self.conns.values().flat_map(|c| c.channels.values()) {
+            sum += ch.stats;
+        }
+        sum
     }
 
     /// Every queue, by vhost then name.
@@ -210,6 +243,7 @@ impl Broker {
                 auto_delete: false,
                 internal: false,
                 arguments: FieldTable::new(),
+                message_stats: v.default_exchange_stats,
             });
             for x in v.exchanges.values() {
                 out.push(ExchangeInfo {
@@ -220,6 +254,7 @@ impl Broker {
                     auto_delete: x.auto_delete,
                     internal: x.internal,
                     arguments: x.arguments.clone(),
+                    message_stats: x.stats,
                 });
             }
         }
@@ -286,6 +321,7 @@ impl Broker {
                     global_prefetch_count: ch.global_prefetch,
                     confirm: ch.confirm,
                     transactional: ch.tx.is_some(),
+                    message_stats: ch.stats,
                 })
             })
             .collect()

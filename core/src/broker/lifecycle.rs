@@ -138,7 +138,11 @@ impl Broker {
             self.remove_consumer(conn, ch, &t, reason);
         }
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.channels.remove(&ch);
+            if let Some(chan) = c.channels.remove(&ch) {
+                if let Some(v) = self.vhosts.get_mut(&c.vhost) {
+                    v.retired += chan.stats;
+                }
+            }
         }
         self.journal.event(|| EventKind::ChannelClosed {
             conn,
@@ -289,13 +293,18 @@ impl Broker {
                 q.cancelled_holders = 0;
                 q.exclusive_consumer = false;
                 q.last_used = now;
+                q.stats = Default::default();
                 queues_kept += 1;
                 messages_kept += q.ready.len();
             }
             let names: Vec<(Arc<str>, bool)> =
                 v.exchanges.keys().map(|k| (k.clone(), true)).collect();
             let queues: Vec<Arc<str>> = v.queues.keys().cloned().collect();
+            // A restarted node starts its statistics from nothing.
+            v.retired = Default::default();
+            v.default_exchange_stats = Default::default();
             for x in v.exchanges.values_mut() {
+                x.stats = Default::default();
                 let dead: Vec<Dest> = x
                     .bindings()
                     .map(|b| b.dest.clone())

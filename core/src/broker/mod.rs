@@ -58,6 +58,11 @@ impl Default for BrokerConfig {
 pub(crate) struct Vhost {
     pub exchanges: BTreeMap<Arc<str>, Exchange>,
     pub queues: BTreeMap<Arc<str>, Queue>,
+    /// The message counts of this vhost's closed channels: its totals are
+    /// these plus its open channels' own.
+    pub retired: crate::stats::MessageStats,
+    /// The default exchange's counts (it is not in `exchanges`).
+    pub default_exchange_stats: crate::stats::ExchangeStats,
 }
 
 impl Vhost {
@@ -65,6 +70,8 @@ impl Vhost {
         let mut v = Vhost {
             exchanges: BTreeMap::new(),
             queues: BTreeMap::new(),
+            retired: Default::default(),
+            default_exchange_stats: Default::default(),
         };
         for (name, kind) in [
             ("amq.direct", ExchangeKind::Direct),

@@ -8,6 +8,7 @@ use crate::events::EventKind;
 use crate::exchange::{Dest, ExchangeKind};
 use crate::protocol::{ChannelId, ConnId, Output, StoreOp};
 use crate::queue::{Entry, Overflow, QueueType};
+use crate::stats::ExchangeStats;
 use crate::topic;
 use crate::types::{BasicProperties, FieldTable, FieldValue, Message};
 use bytes::Bytes;
@@ -94,6 +95,7 @@ impl Broker {
             }
         }
         let chan = self.channel_mut(conn, ch)?;
+        chan.stats.publish += 1;
         let seq = if chan.confirm {
             chan.next_publish_seq += 1;
             Some(chan.next_publish_seq - 1)
@@ -123,6 +125,9 @@ impl Broker {
             exchange: exchange.to_string(),
             routing_key: routing_key.to_string(),
         });
+        if let Some(stats) = self.exchange_stats_mut(&vhost, exchange) {
+            stats.publish_in += 1;
+        }
         if exchange.is_empty() && self.reply_to_deliver(routing_key, &message) {
             if let Some(seq) = seq {
                 self.confirm(conn, ch, seq, true);
@@ -141,6 +146,13 @@ impl Broker {
                 routing_key: routing_key.to_string(),
                 mandatory,
             });
+            if let Ok(chan) = self.channel_mut(conn, ch) {
+                if mandatory {
+                    chan.stats.return_unroutable += 1;
+                } else {
+                    chan.stats.drop_unroutable += 1;
+                }
+            }
             if mandatory {
                 self.journal.out(Output::Return {
                     conn,
@@ -166,8 +178,18 @@ impl Broker {
             queues: routing.queues.iter().map(|q| q.to_string()).collect(),
             why: routing.why.clone(),
         });
+        if let Some(stats) = self.exchange_stats_mut(&vhost, exchange) {
+            stats.publish_out += routing.queues.len() as u64;
+        }
         let mut refused = false;
         for q in &routing.queues {
+            if let Some(q) = self
+                .vhosts
+                .get_mut(&vhost)
+                .and_then(|v| v.queues.get_mut(q))
+            {
+                q.stats.publish += 1;
+            }
             match self.enqueue(&vhost, q, message.clone()) {
                 Enqueued::Accepted => {}
                 Enqueued::Backlogged => self.note_backlog(conn, q),
@@ -180,11 +202,26 @@ impl Broker {
         Ok(())
     }
 
+    /// The counters of the exchange a message was published to ("" is the
+    /// default exchange).
+    fn exchange_stats_mut(&mut self, vhost: &str, exchange: &str) -> Option<&mut ExchangeStats> {
+        let v = self.vhosts.get_mut(vhost)?;
+        if exchange.is_empty() {
+            return Some(&mut v.default_exchange_stats);
+        }
+        v.exchanges.get_mut(exchange).map(|x| &mut x.stats)
+    }
+
     /// Sends a publisher confirm. RabbitMQ sends a lone ack with
     /// multiple=false, but a nack through its coalescing path, which sets
     /// multiple=true when nothing older is unconfirmed; here every earlier
     /// publish is always confirmed already.
     fn confirm(&mut self, conn: ConnId, ch: ChannelId, seq: u64, ack: bool) {
+        if ack {
+            if let Ok(chan) = self.channel_mut(conn, ch) {
+                chan.stats.confirm += 1;
+            }
+        }
         self.journal.out(Output::Confirm {
             conn,
             channel: ch,

@@ -64,6 +64,8 @@ pub struct Channel {
     /// (queue, how many they still hold). The queue counts them as consumers until
     /// the last is settled ([`crate::queue::Queue::cancelled_holders`]).
     pub cancelled_holding: BTreeMap<Arc<str>, (Arc<str>, u32)>,
+    /// What went through this channel; added to its vhost's totals when it closes.
+    pub stats: crate::stats::MessageStats,
 }
 
 impl Channel {

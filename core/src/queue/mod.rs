@@ -399,6 +399,8 @@ pub struct Queue {
     /// A quorum queue with `reject-publish` went over its limit and refuses
     /// publishes until it drains to 80% of it (RabbitMQ's soft limit).
     pub rejecting: bool,
+    /// Messages routed into it by publishes, and handed out of it.
+    pub stats: crate::stats::MessageStats,
 }
 
 impl Queue {
@@ -437,6 +439,7 @@ impl Queue {
             last_used: now,
             returned: 0,
             rejecting: false,
+            stats: Default::default(),
         }
     }
 
