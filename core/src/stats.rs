@@ -6,7 +6,9 @@
 //! The counters are plain integers bumped on paths the broker walks anyway;
 //! rates are the shell's business (it samples the counts over time).
 
+use crate::protocol::{ChannelId, ConnId};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::ops::AddAssign;
 
 /// Counters of a channel, a queue, a vhost or the node. A queue uses
@@ -94,6 +96,21 @@ pub struct ExchangeStats {
     pub publish_in: u64,
     /// Copies of those messages that reached a queue (one per queue).
     pub publish_out: u64,
+}
+
+/// Every counter of the broker at one moment, keyed as the management API
+/// names objects: what a shell samples to work out rates. Taking one walks
+/// the queues, exchanges and channels but no messages.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StatsSnapshot {
+    pub node: MessageStats,
+    pub vhosts: HashMap<String, MessageStats>,
+    /// By (vhost, queue).
+    pub queues: HashMap<(String, String), MessageStats>,
+    /// By (vhost, exchange); the default exchange is "".
+    pub exchanges: HashMap<(String, String), ExchangeStats>,
+    /// Open channels, by (connection, channel).
+    pub channels: HashMap<(ConnId, ChannelId), MessageStats>,
 }
 
 #[cfg(test)]

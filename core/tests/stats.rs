@@ -109,6 +109,14 @@ fn fanout_exchange_to_exchange_and_dead_letters_count_as_rabbitmq_does() {
     // The vhost and the node keep a closed channel's counts.
     let before = w.b.vhost_stats("/").expect("vhost /");
     assert_eq!((before.publish, before.confirm, before.get), (4, 1, 3));
+
+    // A snapshot holds the same figures, keyed for sampling.
+    let snap = w.b.stats_snapshot();
+    assert_eq!(snap.vhosts["/"], before);
+    assert_eq!(snap.node, before);
+    assert_eq!(snap.queues[&("/".to_string(), "a".to_string())].publish, 3);
+    assert_eq!(snap.exchanges[&("/".to_string(), "fan".to_string())], fan);
+    assert_eq!(snap.channels[&(getter.conn, getter.ch)], g);
     w.send(getter, ack(d.tag));
     w.disconnect(1);
     let after = w.b.vhost_stats("/").expect("vhost /");

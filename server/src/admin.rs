@@ -95,6 +95,11 @@ impl<'a> Admin<'a> {
         self.task.core()
     }
 
+    /// The sampled message counters the management API's rates come from.
+    pub fn rates(&self) -> &crate::rates::Rates {
+        self.task.rates()
+    }
+
     /// The server's view of a client connection: (peer and start time,
     /// frame_max, channel_max); None for unknown and internal connections.
     pub fn conn_meta(&self, conn: ConnId) -> Option<(ConnMeta, u32, u16)> {

@@ -18,6 +18,7 @@ use crate::clock::Clock;
 use crate::codec::outbuf::FrameSink;
 use crate::codec::{encode_output, ClientMethod, OutFrames, ServerMethod};
 use crate::handshake::Tuning;
+use crate::rates::Rates;
 use crate::store::StoreMsg;
 use crate::writer::{Writer, WriterMsg};
 use std::collections::{HashSet, VecDeque};
@@ -160,6 +161,9 @@ impl Conn {
 /// Settings of the broker task.
 pub struct Settings {
     pub memory_high_watermark: u64,
+    /// How often message counters are sampled for rates (RabbitMQ's
+    /// `collect_statistics_interval`).
+    pub stats_interval: Duration,
 }
 
 /// The broker task's state.
@@ -190,6 +194,9 @@ pub struct BrokerTask {
     /// The event stream; the core records events only while someone listens.
     events: broadcast::Sender<Arc<Event>>,
     events_on: bool,
+    /// The last two samples of the message counters, for the management API's rates.
+    rates: Rates,
+    stats_interval: Duration,
 }
 
 impl BrokerTask {
@@ -213,6 +220,8 @@ impl BrokerTask {
             flowing: Vec::new(),
             alarm,
             watermark: settings.memory_high_watermark,
+            rates: Rates::default(),
+            stats_interval: settings.stats_interval,
             swallow_recover_ok: None,
             last_timeout: 0,
             internal_out: Vec::new(),
@@ -229,6 +238,10 @@ impl BrokerTask {
 
     pub(crate) fn core(&self) -> &Broker {
         &self.core
+    }
+
+    pub(crate) fn rates(&self) -> &Rates {
+        &self.rates
     }
 
     pub(crate) fn core_mut(&mut self) -> &mut Broker {
@@ -311,6 +324,9 @@ impl BrokerTask {
         let mut batch = Vec::with_capacity(MESSAGES_PER_TURN);
         let mut memory_tick = tokio::time::interval(Duration::from_millis(100));
         memory_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Its first tick is at once: the baseline the first rates are measured from.
+        let mut stats_tick = tokio::time::interval(self.stats_interval);
+        stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shutdown: Option<(oneshot::Sender<()>, Instant)> = None;
         loop {
             let timer = self.core.poll_timeout().map(|t| {
@@ -342,6 +358,10 @@ impl BrokerTask {
                     self.drain_outputs();
                 }
                 _ = memory_tick.tick() => self.check_memory(),
+                _ = stats_tick.tick() => {
+                    let now = self.now();
+                    self.rates.sample(&self.core, now);
+                }
             }
             self.flush();
             if let Some((_, deadline)) = &shutdown {

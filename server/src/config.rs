@@ -33,6 +33,9 @@ pub struct ServeConfig {
     /// Queued message bytes above which publishers are blocked
     /// (`connection.blocked`), as RabbitMQ's memory high watermark.
     pub memory_high_watermark: u64,
+    /// How often the management API's message rates are sampled (RabbitMQ's
+    /// `collect_statistics_interval`).
+    pub stats_interval: std::time::Duration,
 }
 
 impl ServeConfig {
@@ -48,6 +51,7 @@ impl ServeConfig {
             data_dir: data_dir.into(),
             config: None,
             memory_high_watermark: default_memory_high_watermark(),
+            stats_interval: crate::rates::DEFAULT_INTERVAL,
         }
     }
 }

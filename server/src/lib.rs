@@ -6,7 +6,7 @@
 //! sockets and the handshake ([`connection`]), time and the single task that
 //! owns the core ([`broker_task`]), and disk ([`store`]). Around it: the
 //! management API, event stream and playground over HTTP ([`http`], through
-//! [`admin`]), the memcacheq front door ([`memcacheq`]) and `warren ctl`
+//! [`admin`]; message rates in [`rates`]), the memcacheq front door ([`memcacheq`]) and `warren ctl`
 //! ([`ctl`]), a client of the HTTP API.
 
 pub mod admin;
@@ -19,6 +19,7 @@ pub mod ctl;
 pub mod handshake;
 pub mod http;
 pub mod memcacheq;
+pub mod rates;
 pub mod scenario_cli;
 pub mod serve;
 pub mod store;

@@ -63,6 +63,10 @@ struct ServeArgs {
     /// (default: 40% of the machine's memory).
     #[arg(long)]
     memory_high_watermark: Option<u64>,
+    /// How often message rates are sampled, in milliseconds (RabbitMQ's
+    /// `collect_statistics_interval`).
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..))]
+    collect_statistics_interval: u64,
 }
 
 #[derive(Subcommand)]
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
             cfg.memcacheq_port = args.memcacheq_port;
             cfg.memcacheq_user = args.memcacheq_user;
             cfg.config = args.config;
+            cfg.stats_interval = std::time::Duration::from_millis(args.collect_statistics_interval);
             if let Some(w) = args.memory_high_watermark {
                 cfg.memory_high_watermark = w;
             }

@@ -114,6 +114,7 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
         alarm_tx,
         Settings {
             memory_high_watermark: cfg.memory_high_watermark,
+            stats_interval: cfg.stats_interval,
         },
     );
     let broker = tokio::spawn(task.run(broker_rx, synced_rx));

@@ -154,6 +154,127 @@ async fn a_classic_queue_shows_its_head_messages_timestamp() {
     conn.close().await.ok();
 }
 
+/// `message_stats` as RabbitMQ 3.10 shows them (its figures for the same steps,
+/// taken with pika, are in core/tests/stats.rs): counts per queue, exchange,
+/// channel, vhost and the node, and rates sampled every
+/// `--collect-statistics-interval` (here 200 ms instead of 5 s).
+#[tokio::test(flavor = "multi_thread")]
+async fn message_stats_count_and_rate_what_went_through() {
+    let s = Server::start_with(&["--collect-statistics-interval", "200"]);
+    let api = Api::new(s.http_port());
+    let overview = api.get("/api/overview");
+    assert_eq!(overview["rates_mode"], "basic");
+    assert_eq!(overview["message_stats"], json!({}));
+    assert!(api.get("/api/vhosts/%2F").get("message_stats").is_none());
+
+    let conn = connect(s.port).await;
+    let ch = channel(&conn).await;
+    declare(&ch, "counted", "classic", false).await;
+    let q = api.get("/api/queues/%2F/counted");
+    assert!(q.get("message_stats").is_none(), "{q}");
+    ch.exchange_declare(amqprs::channel::ExchangeDeclareArguments::new(
+        "fan", "fanout",
+    ))
+    .await
+    .expect("exchange.declare");
+    ch.queue_bind(amqprs::channel::QueueBindArguments::new(
+        "counted", "fan", "",
+    ))
+    .await
+    .expect("queue.bind");
+    for _ in 0..3 {
+        publish(&ch, "fan", "", b"m", Default::default()).await;
+    }
+    assert_eq!(count(&ch, "counted").await, 3);
+    let q = api.get("/api/queues/%2F/counted");
+    assert_eq!(q["message_stats"]["publish"], 3, "{q}");
+    assert!(q["message_stats"].get("deliver_get").is_none(), "{q}");
+    let x = api.get("/api/exchanges/%2F/fan");
+    assert_eq!(x["message_stats"]["publish_in"], 3, "{x}");
+    assert_eq!(x["message_stats"]["publish_out"], 3, "{x}");
+
+    // Two gets, one of them acked, and one on an empty queue (a group's
+    // fields appear, get_empty stays 0 as in RabbitMQ 3.10).
+    let reader = channel(&conn).await;
+    let (got, ..) = reader
+        .basic_get(amqprs::channel::BasicGetArguments::new("counted"))
+        .await
+        .expect("basic.get")
+        .expect("a message");
+    reader
+        .basic_ack(amqprs::channel::BasicAckArguments::new(
+            got.delivery_tag(),
+            false,
+        ))
+        .await
+        .expect("ack");
+    assert!(get(&reader, "counted").await.is_some());
+    declare(&ch, "empty", "classic", false).await;
+    assert!(get(&reader, "empty").await.is_none());
+    assert_eq!(count(&ch, "counted").await, 1);
+    let q = api.get("/api/queues/%2F/counted")["message_stats"].clone();
+    assert_eq!(
+        (
+            q["get"].clone(),
+            q["get_no_ack"].clone(),
+            q["ack"].clone(),
+            q["deliver_get"].clone()
+        ),
+        (json!(1), json!(1), json!(1), json!(2)),
+        "{q}"
+    );
+    let e = api.get("/api/queues/%2F/empty")["message_stats"].clone();
+    assert_eq!(
+        (e["get_empty"].clone(), e["deliver_get"].clone()),
+        (json!(0), json!(0)),
+        "{e}"
+    );
+
+    let channels = api.get("/api/channels");
+    let by_number = |n: u64| {
+        channels
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|c| c["number"] == n)
+            .cloned()
+            .expect("channel")
+    };
+    let publisher = by_number(1)["message_stats"].clone();
+    assert_eq!(publisher["publish"], 3, "{publisher}");
+    assert!(publisher.get("deliver_get").is_none(), "{publisher}");
+    let getter = by_number(2)["message_stats"].clone();
+    assert_eq!(getter["deliver_get"], 2, "{getter}");
+    assert!(getter.get("publish").is_none(), "{getter}");
+
+    // Publishing steadily shows a rate; the vhost and the node keep counting
+    // after the connection is gone.
+    for _ in 0..40 {
+        publish(&ch, "", "counted", b"m", Default::default()).await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let rate = api.get("/api/overview")["message_stats"]["publish_details"]["rate"]
+        .as_f64()
+        .expect("a rate");
+    assert!(
+        rate > 10.0,
+        "publishing ~80 msg/s, the overview says {rate}"
+    );
+    conn.close().await.ok();
+    let vhost = api.get("/api/vhosts/%2F")["message_stats"].clone();
+    assert_eq!(
+        (vhost["publish"].clone(), vhost["ack"].clone()),
+        (json!(43), json!(1)),
+        "{vhost}"
+    );
+    let overview = api.get("/api/overview")["message_stats"].clone();
+    assert_eq!(overview["publish"], 43, "{overview}");
+    assert_eq!(overview["disk_writes"], 0, "{overview}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let calm = api.get("/api/overview")["message_stats"]["publish_details"]["rate"].clone();
+    assert_eq!(calm, 0.0, "nothing published for two samples");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_logins_are_401_and_unknown_objects_404() {
     let s = Server::start();

@@ -4,7 +4,7 @@
 use super::Broker;
 use crate::exchange::Dest;
 use crate::protocol::{ChannelId, ConnId};
-use crate::stats::{ExchangeStats, MessageStats};
+use crate::stats::{ExchangeStats, MessageStats, StatsSnapshot};
 use crate::types::FieldTable;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -204,6 +204,34 @@ impl Broker {
             sum += ch.stats;
         }
         sum
+    }
+
+    /// Every message counter at once (see [`StatsSnapshot`]).
+    pub fn stats_snapshot(&self) -> StatsSnapshot {
+        let mut s = StatsSnapshot {
+            node: self.node_stats(),
+            ..StatsSnapshot::default()
+        };
+        for (vn, v) in &self.vhosts {
+            s.vhosts.insert(vn.clone(), v.retired);
+            for (qn, q) in &v.queues {
+                s.queues.insert((vn.clone(), qn.to_string()), q.stats);
+            }
+            s.exchanges
+                .insert((vn.clone(), String::new()), v.default_exchange_stats);
+            for (xn, x) in &v.exchanges {
+                s.exchanges.insert((vn.clone(), xn.to_string()), x.stats);
+            }
+        }
+        for c in self.conns.values() {
+            for (id, ch) in &c.channels {
+                s.channels.insert((c.id, *id), ch.stats);
+                if let Some(v) = s.vhosts.get_mut(&c.vhost) {
+                    *v += ch.stats;
+                }
+            }
+        }
+        s
     }
 
     /// Every queue, by vhost then name.

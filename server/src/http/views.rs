@@ -1,13 +1,16 @@
 //! The JSON objects of RabbitMQ's management API, built from the core's
 //! read-only views. Field names follow RabbitMQ 3.10 so its tools and
-//! scripts read ours; rates and Erlang internals (memory, reductions,
-//! garbage collection) have no meaning here and are left out.
+//! scripts read ours; message counts and rates come from [`Rates`]. Erlang
+//! internals (memory, reductions, garbage collection) have no meaning here
+//! and are left out.
 
 use super::auth::User;
 use crate::admin::{Admin, INTERNAL_CONN_BASE};
+use crate::rates::Rates;
 use serde_json::{json, Value};
 use warren_core::broker::{BindingInfo, QueueInfo};
 use warren_core::protocol::ConnId;
+use warren_core::stats::MessageStats;
 use warren_core::RABBITMQ_VERSION;
 
 /// The node name RabbitMQ would show; one node, always running.
@@ -29,9 +32,12 @@ pub fn conn_name(admin: &Admin<'_>, conn: ConnId) -> (String, Value, Value) {
     }
 }
 
-pub fn queue(q: &QueueInfo) -> Value {
+pub fn queue(rates: &Rates, q: &QueueInfo) -> Value {
     let mut v = serde_json::to_value(q).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
+        if let Some(stats) = rates.queue(&q.vhost, &q.name, &q.message_stats) {
+            m.insert("message_stats".into(), stats);
+        }
         m.insert("node".into(), json!(NODE));
         m.insert("policy".into(), Value::Null);
         m.insert("exclusive_consumer_tag".into(), Value::Null);
@@ -64,7 +70,7 @@ pub fn queue(q: &QueueInfo) -> Value {
 
 /// One queue as `GET /api/queues/{vhost}/{name}` shows it, with its consumers.
 pub fn queue_detail(admin: &Admin<'_>, q: &QueueInfo) -> Value {
-    let mut v = queue(q);
+    let mut v = queue(admin.rates(), q);
     let consumers: Vec<Value> = admin
         .broker()
         .consumers()
@@ -78,9 +84,12 @@ pub fn queue_detail(admin: &Admin<'_>, q: &QueueInfo) -> Value {
     v
 }
 
-pub fn exchange(x: &warren_core::broker::ExchangeInfo) -> Value {
+pub fn exchange(rates: &Rates, x: &warren_core::broker::ExchangeInfo) -> Value {
     let mut v = serde_json::to_value(x).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
+        if let Some(stats) = rates.exchange(&x.vhost, &x.name, &x.message_stats) {
+            m.insert("message_stats".into(), stats);
+        }
         m.insert("user_who_performed_action".into(), json!("rmq-internal"));
     }
     v
@@ -175,7 +184,7 @@ pub fn channels(admin: &Admin<'_>, user: &User) -> Vec<Value> {
                 return None;
             }
             let (cname, host, port) = conn_name(admin, c.conn);
-            Some(json!({
+            let mut v = json!({
                 "name": format!("{cname} ({})", c.channel),
                 "number": c.channel,
                 "node": NODE,
@@ -193,7 +202,12 @@ pub fn channels(admin: &Admin<'_>, user: &User) -> Vec<Value> {
                 "confirm": c.confirm,
                 "transactional": c.transactional,
                 "state": "running",
-            }))
+            });
+            let stats = admin.rates().channel(c.conn, c.channel, &c.message_stats);
+            if let (Some(stats), Value::Object(m)) = (stats, &mut v) {
+                m.insert("message_stats".into(), stats);
+            }
+            Some(v)
         })
         .collect()
 }
@@ -249,7 +263,7 @@ pub fn vhost(admin: &Admin<'_>, name: &str) -> Value {
     } else {
         ""
     };
-    json!({
+    let mut v = json!({
         "name": name,
         "description": description,
         "tags": [],
@@ -261,7 +275,12 @@ pub fn vhost(admin: &Admin<'_>, name: &str) -> Value {
         "messages": messages,
         "messages_ready": ready,
         "messages_unacknowledged": unacked,
-    })
+    });
+    let counts = admin.broker().vhost_stats(name).unwrap_or_default();
+    if let (Some(stats), Value::Object(m)) = (admin.rates().vhost(name, &counts), &mut v) {
+        m.insert("message_stats".into(), stats);
+    }
+    v
 }
 
 pub fn user(u: &warren_core::definitions::UserDef) -> Value {
@@ -292,6 +311,16 @@ pub fn overview(admin: &Admin<'_>, user: &User, amqp_port: u16, http_port: u16) 
         .into_iter()
         .filter(|x| user.sees(b, &x.vhost))
         .count();
+    let visible: Vec<String> = b
+        .vhost_names()
+        .into_iter()
+        .filter(|v| user.sees(b, v))
+        .collect();
+    let mut counts = MessageStats::default();
+    for v in &visible {
+        counts += b.vhost_stats(v).unwrap_or_default();
+    }
+    let message_stats = admin.rates().overview(&visible, &counts);
     let exchange_types: Vec<Value> = ["direct", "fanout", "headers", "topic"]
         .iter()
         .map(|t| {
@@ -310,11 +339,11 @@ pub fn overview(admin: &Admin<'_>, user: &User, amqp_port: u16, http_port: u16) 
         "warren_version": env!("CARGO_PKG_VERSION"),
         "cluster_name": NODE,
         "node": NODE,
-        "rates_mode": "none",
+        "rates_mode": "basic",
         "disable_stats": false,
         "enable_queue_totals": true,
         "exchange_types": exchange_types,
-        "message_stats": {},
+        "message_stats": message_stats,
         "queue_totals": {
             "messages": messages,
             "messages_ready": ready,

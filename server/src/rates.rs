@@ -1,0 +1,241 @@
+//! Message rates for the management API (`message_stats`, `*_details.rate`).
+//!
+//! RabbitMQ samples its counters every `collect_statistics_interval` (5 s by
+//! default) and reports each rate as the change between the last two samples,
+//! per second. The broker task does the same: it keeps the last two
+//! [`StatsSnapshot`]s and the views read rates from them, while the counts
+//! they show are the core's current ones.
+//!
+//! The JSON groups follow RabbitMQ 3.10: a group's fields appear once
+//! anything of that group happened to the object, and `get_empty` and
+//! `drop_unroutable` read 0 there whatever happened (3.10 does not carry them
+//! into the figures its API shows), as do `disk_reads` and `disk_writes`,
+//! which are about RabbitMQ's own message store.
+
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+use warren_core::protocol::{ChannelId, ConnId, Millis};
+use warren_core::stats::{ExchangeStats, MessageStats, StatsSnapshot};
+use warren_core::Broker;
+
+/// RabbitMQ's default `collect_statistics_interval`.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The last two samples of every counter.
+#[derive(Default)]
+pub struct Rates {
+    last: Option<(Millis, StatsSnapshot)>,
+    prev: Option<(Millis, StatsSnapshot)>,
+}
+
+/// The two samples a rate is worked out from, and the seconds between them.
+struct Span<'a> {
+    last: &'a StatsSnapshot,
+    prev: &'a StatsSnapshot,
+    secs: f64,
+}
+
+impl Rates {
+    /// Takes a sample of every counter at `now`.
+    pub fn sample(&mut self, broker: &Broker, now: Millis) {
+        self.prev = self.last.take();
+        self.last = Some((now, broker.stats_snapshot()));
+    }
+
+    fn span(&self) -> Option<Span<'_>> {
+        let ((t1, last), (t0, prev)) = (self.last.as_ref()?, self.prev.as_ref()?);
+        (t1 > t0).then(|| Span {
+            last,
+            prev,
+            secs: (t1 - t0) as f64 / 1000.0,
+        })
+    }
+
+    /// `message_stats` of a queue (None: nothing happened to it yet).
+    pub fn queue(&self, vhost: &str, name: &str, now: &MessageStats) -> Option<Value> {
+        let key = (vhost.to_string(), name.to_string());
+        let rate = self.message_rates(|s| s.queues.get(&key).copied());
+        let mut m = Map::new();
+        if now.publish > 0 {
+            put(&mut m, "publish", now.publish, rate(|s| s.publish));
+        }
+        if now.any_delivery() {
+            delivery_group(&mut m, now, &rate);
+        }
+        (!m.is_empty()).then_some(Value::Object(m))
+    }
+
+    /// `message_stats` of an exchange ("" is the default exchange).
+    pub fn exchange(&self, vhost: &str, name: &str, now: &ExchangeStats) -> Option<Value> {
+        let key = (vhost.to_string(), name.to_string());
+        let span = self.span();
+        let rate = |f: fn(&ExchangeStats) -> u64| {
+            span.as_ref().map_or(0.0, |sp| {
+                let at = |s: &StatsSnapshot| s.exchanges.get(&key).map_or(0, f);
+                per_second(at(sp.last), at(sp.prev), sp.secs)
+            })
+        };
+        let mut m = Map::new();
+        if now.publish_in > 0 {
+            put(&mut m, "publish_in", now.publish_in, rate(|s| s.publish_in));
+        }
+        if now.publish_out > 0 {
+            put(
+                &mut m,
+                "publish_out",
+                now.publish_out,
+                rate(|s| s.publish_out),
+            );
+        }
+        (!m.is_empty()).then_some(Value::Object(m))
+    }
+
+    /// `message_stats` of an open channel.
+    pub fn channel(&self, conn: ConnId, ch: ChannelId, now: &MessageStats) -> Option<Value> {
+        let rate = self.message_rates(|s| s.channels.get(&(conn, ch)).copied());
+        let m = both_groups(now, &rate);
+        (!m.is_empty()).then_some(Value::Object(m))
+    }
+
+    /// `message_stats` of a vhost.
+    pub fn vhost(&self, vhost: &str, now: &MessageStats) -> Option<Value> {
+        let rate = self.message_rates(|s| s.vhosts.get(vhost).copied());
+        let m = both_groups(now, &rate);
+        (!m.is_empty()).then_some(Value::Object(m))
+    }
+
+    /// `message_stats` of `/api/overview`: the vhosts the user may see,
+    /// added up (an empty object before anything happened, as RabbitMQ shows it).
+    pub fn overview(&self, vhosts: &[String], now: &MessageStats) -> Value {
+        let rate = self.message_rates(|s| {
+            let mut sum = MessageStats::default();
+            for v in vhosts {
+                if let Some(x) = s.vhosts.get(v) {
+                    sum += *x;
+                }
+            }
+            Some(sum)
+        });
+        let mut m = both_groups(now, &rate);
+        if !m.is_empty() {
+            put(&mut m, "disk_reads", 0, 0.0);
+            put(&mut m, "disk_writes", 0, 0.0);
+        }
+        Value::Object(m)
+    }
+
+    /// A function giving the rate of one counter of the object `pick` finds
+    /// in a sample (0 when there is no earlier sample of it).
+    fn message_rates<'a>(
+        &'a self,
+        pick: impl Fn(&StatsSnapshot) -> Option<MessageStats> + 'a,
+    ) -> impl Fn(fn(&MessageStats) -> u64) -> f64 + 'a {
+        let span = self.span();
+        move |f| {
+            span.as_ref().map_or(0.0, |sp| {
+                let at = |s: &StatsSnapshot| pick(s).as_ref().map_or(0, f);
+                per_second(at(sp.last), at(sp.prev), sp.secs)
+            })
+        }
+    }
+}
+
+/// Change per second, rounded to one decimal as RabbitMQ shows rates.
+fn per_second(last: u64, prev: u64, secs: f64) -> f64 {
+    let rate = last.saturating_sub(prev) as f64 / secs;
+    (rate * 10.0).round() / 10.0
+}
+
+fn put(m: &mut Map<String, Value>, name: &str, count: u64, rate: f64) {
+    m.insert(name.to_string(), json!(count));
+    m.insert(format!("{name}_details"), json!({ "rate": rate }));
+}
+
+/// The publishing group (when anything of it happened), then the delivering one.
+fn both_groups(
+    now: &MessageStats,
+    rate: &impl Fn(fn(&MessageStats) -> u64) -> f64,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    if now.any_publish() {
+        put(&mut m, "publish", now.publish, rate(|s| s.publish));
+        put(&mut m, "confirm", now.confirm, rate(|s| s.confirm));
+        put(
+            &mut m,
+            "return_unroutable",
+            now.return_unroutable,
+            rate(|s| s.return_unroutable),
+        );
+        put(&mut m, "drop_unroutable", 0, 0.0);
+    }
+    if now.any_delivery() {
+        delivery_group(&mut m, now, rate);
+    }
+    m
+}
+
+fn delivery_group(
+    m: &mut Map<String, Value>,
+    now: &MessageStats,
+    rate: &impl Fn(fn(&MessageStats) -> u64) -> f64,
+) {
+    put(m, "ack", now.ack, rate(|s| s.ack));
+    put(m, "deliver", now.deliver, rate(|s| s.deliver));
+    put(
+        m,
+        "deliver_get",
+        now.deliver_get(),
+        rate(|s| s.deliver_get()),
+    );
+    put(
+        m,
+        "deliver_no_ack",
+        now.deliver_no_ack,
+        rate(|s| s.deliver_no_ack),
+    );
+    put(m, "get", now.get, rate(|s| s.get));
+    put(m, "get_empty", 0, 0.0);
+    put(m, "get_no_ack", now.get_no_ack, rate(|s| s.get_no_ack));
+    put(m, "redeliver", now.redeliver, rate(|s| s.redeliver));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_the_change_between_the_last_two_samples_per_second() {
+        assert_eq!(per_second(150, 100, 5.0), 10.0);
+        assert_eq!(per_second(101, 100, 3.0), 0.3);
+        // A counter that went back (a restart) shows no negative rate.
+        assert_eq!(per_second(0, 100, 5.0), 0.0);
+    }
+
+    #[test]
+    fn groups_appear_once_something_of_them_happened() {
+        let rates = Rates::default();
+        let none = MessageStats::default();
+        assert_eq!(rates.channel(1, 1, &none), None);
+        assert_eq!(rates.overview(&["/".to_string()], &none), json!({}));
+        let published = MessageStats {
+            publish: 2,
+            drop_unroutable: 1,
+            ..none
+        };
+        let v = rates.channel(1, 1, &published).expect("stats");
+        assert_eq!(v["publish"], 2);
+        assert_eq!(v["drop_unroutable"], 0, "as RabbitMQ 3.10 shows it");
+        assert_eq!(v["publish_details"]["rate"], 0.0);
+        assert!(v.get("deliver_get").is_none());
+        let got_nothing = MessageStats {
+            get_empty: 1,
+            ..none
+        };
+        let v = rates.queue("/", "q", &got_nothing).expect("stats");
+        assert_eq!(
+            (v["get_empty"].clone(), v["deliver_get"].clone()),
+            (json!(0), json!(0))
+        );
+        assert!(v.get("publish").is_none());
+    }
+}
