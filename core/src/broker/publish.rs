@@ -125,10 +125,8 @@ impl Broker {
             exchange: exchange.to_string(),
             routing_key: routing_key.to_string(),
         });
-        if let Some(stats) = self.exchange_stats_mut(&vhost, exchange) {
-            stats.publish_in += 1;
-        }
         if exchange.is_empty() && self.reply_to_deliver(routing_key, &message) {
+            self.count_exchange(&vhost, exchange, 0);
             if let Some(seq) = seq {
                 self.confirm(conn, ch, seq, true);
             }
@@ -139,6 +137,7 @@ impl Broker {
         header_keys(&properties, "CC", &mut keys);
         keys.extend_from_slice(&bcc_keys);
         let routing = self.route(&vhost, exchange, &keys, properties.headers.as_ref());
+        self.count_exchange(&vhost, exchange, routing.queues.len());
         if routing.queues.is_empty() {
             self.journal.event(|| EventKind::Unroutable {
                 msg_id,
@@ -178,19 +177,9 @@ impl Broker {
             queues: routing.queues.iter().map(|q| q.to_string()).collect(),
             why: routing.why.clone(),
         });
-        if let Some(stats) = self.exchange_stats_mut(&vhost, exchange) {
-            stats.publish_out += routing.queues.len() as u64;
-        }
         let mut refused = false;
         for q in &routing.queues {
-            if let Some(q) = self
-                .vhosts
-                .get_mut(&vhost)
-                .and_then(|v| v.queues.get_mut(q))
-            {
-                q.stats.publish += 1;
-            }
-            match self.enqueue(&vhost, q, message.clone()) {
+            match self.enqueue(&vhost, q, message.clone(), true) {
                 Enqueued::Accepted => {}
                 Enqueued::Backlogged => self.note_backlog(conn, q),
                 Enqueued::Refused => refused = true,
@@ -202,14 +191,21 @@ impl Broker {
         Ok(())
     }
 
-    /// The counters of the exchange a message was published to ("" is the
-    /// default exchange).
-    fn exchange_stats_mut(&mut self, vhost: &str, exchange: &str) -> Option<&mut ExchangeStats> {
-        let v = self.vhosts.get_mut(vhost)?;
-        if exchange.is_empty() {
-            return Some(&mut v.default_exchange_stats);
+    /// Counts a message published to `exchange` ("" is the default exchange)
+    /// that reached `queues` queues.
+    fn count_exchange(&mut self, vhost: &str, exchange: &str, queues: usize) {
+        let Some(v) = self.vhosts.get_mut(vhost) else {
+            return;
+        };
+        let stats: Option<&mut ExchangeStats> = if exchange.is_empty() {
+            Some(&mut v.default_exchange_stats)
+        } else {
+            v.exchanges.get_mut(exchange).map(|x| &mut x.stats)
+        };
+        if let Some(s) = stats {
+            s.publish_in += 1;
+            s.publish_out += queues as u64;
         }
-        v.exchanges.get_mut(exchange).map(|x| &mut x.stats)
     }
 
     /// Sends a publisher confirm. RabbitMQ sends a lone ack with
@@ -317,8 +313,15 @@ impl Broker {
     }
 
     /// Puts a routed message on a queue, applying max-length rules, and
-    /// dispatches it at once.
-    pub(crate) fn enqueue(&mut self, vhost: &str, queue: &Arc<str>, message: Message) -> Enqueued {
+    /// dispatches it at once. `published`: it comes from a basic.publish
+    /// (counted in the queue's `publish`), not from dead-lettering.
+    pub(crate) fn enqueue(
+        &mut self,
+        vhost: &str,
+        queue: &Arc<str>,
+        message: Message,
+        published: bool,
+    ) -> Enqueued {
         let msg_id = message.id();
         let Some(q) = self
             .vhosts
@@ -327,6 +330,7 @@ impl Broker {
         else {
             return Enqueued::Refused;
         };
+        q.stats.publish += u64::from(published);
         let entry = Entry::new(message, q.next_seq);
         // Quorum queues apply reject-publish after the fact: the publish that
         // takes them over the limit is accepted, later ones are refused until
@@ -521,7 +525,7 @@ impl Broker {
             });
         }
         for t in targets {
-            self.enqueue(vhost, &t, message.clone());
+            self.enqueue(vhost, &t, message.clone(), false);
         }
     }
 }
