@@ -275,6 +275,41 @@ async fn message_stats_count_and_rate_what_went_through() {
     assert_eq!(calm, 0.0, "nothing published for two samples");
 }
 
+/// As RabbitMQ 3.10 (checked against it with pika): a classic queue shows
+/// `idle_since` a second after anything last happened to it, and not while
+/// it is busy; a quorum queue never does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_classic_queue_says_since_when_it_is_idle() {
+    let s = Server::start();
+    let api = Api::new(s.http_port());
+    let conn = connect(s.port).await;
+    let ch = channel(&conn).await;
+    declare(&ch, "resting", "classic", false).await;
+    declare(&ch, "raft", "quorum", true).await;
+    let q = api.get("/api/queues/%2F/resting");
+    assert!(q.get("idle_since").is_none(), "just declared: {q}");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let since = api.get("/api/queues/%2F/resting")["idle_since"].clone();
+    let text = since
+        .as_str()
+        .unwrap_or_else(|| panic!("idle_since: {since}"));
+    assert_eq!(text.len(), "2026-12-05T12:27:24.723+00:00".len(), "{text}");
+    assert!(
+        text.ends_with("+00:00") && text.as_bytes()[10] == b'T',
+        "{text}"
+    );
+    publish(&ch, "", "resting", b"m", Default::default()).await;
+    assert_eq!(count(&ch, "resting").await, 1);
+    let q = api.get("/api/queues/%2F/resting");
+    assert!(q.get("idle_since").is_none(), "busy again: {q}");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let later = api.get("/api/queues/%2F/resting")["idle_since"].clone();
+    assert!(later.as_str() > since.as_str(), "{later} after {since}");
+    let raft = api.get("/api/queues/%2F/raft");
+    assert!(raft.get("idle_since").is_none(), "{raft}");
+    conn.close().await.ok();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_logins_are_401_and_unknown_objects_404() {
     let s = Server::start();

@@ -576,6 +576,7 @@ impl Broker {
                     .and_then(|v| v.queues.get_mut(d.name.as_str()))
                 {
                     q.last_used = now;
+                    q.last_active = now;
                 }
                 self.reply(conn, ch, reply);
             }
@@ -649,6 +650,7 @@ impl Broker {
                 if !nowait {
                     q.last_used = now;
                 }
+                q.last_active = now;
                 Reply::QueueDeclareOk {
                     queue: name.clone(),
                     message_count: q.ready.len() as u32,

@@ -163,6 +163,7 @@ impl Broker {
             });
             q.had_consumer = true;
             q.exclusive_consumer |= exclusive;
+            q.last_active = self.journal.now;
         }
         if !nowait {
             self.reply(
@@ -241,6 +242,7 @@ impl Broker {
             // Unused from now on: RabbitMQ restarts the x-expires timer.
             q.last_used = self.journal.now;
         }
+        q.last_active = self.journal.now;
         self.journal.event(|| EventKind::ConsumerRemoved {
             queue: consumer.queue.to_string(),
             conn,
@@ -340,6 +342,7 @@ impl Broker {
                 };
                 let tag = chan.next_delivery_tag;
                 chan.next_delivery_tag += 1;
+                q.last_active = now;
                 chan.stats.handed_out(false, no_ack, entry.redelivered);
                 q.stats.handed_out(false, no_ack, entry.redelivered);
                 self.journal.out(Output::Deliver {
@@ -427,6 +430,7 @@ impl Broker {
             return Err(AmqpError::not_found("queue", &queue, &vhost));
         };
         q.last_used = now;
+        q.last_active = now;
         let Some(entry) = q.pop() else {
             q.stats.get_empty += 1;
             self.channel_mut(conn, ch)?.stats.get_empty += 1;
@@ -544,6 +548,7 @@ impl Broker {
             return; // its queue was deleted; the message went with it
         };
         q.unacked = q.unacked.saturating_sub(1);
+        q.last_active = self.journal.now;
         let kept = super::stored(q, &u.entry.message);
         let msg_id = u.entry.msg_id();
         match outcome {
@@ -600,6 +605,7 @@ impl Broker {
         else {
             return;
         };
+        q.last_active = self.journal.now;
         entry.redelivered = true;
         if q.args.kind == QueueType::Quorum {
             entry.delivery_count += 1;

@@ -42,6 +42,9 @@ pub struct QueueInfo {
     /// them as `message_stats`, with rates).
     #[serde(skip)]
     pub message_stats: MessageStats,
+    /// When anything last happened to it (see [`crate::queue::Queue::last_active`]).
+    #[serde(skip)]
+    pub last_active: crate::protocol::Millis,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -158,6 +161,7 @@ impl Broker {
             state: "running".to_string(),
             head_message_timestamp: q.ready.front().and_then(|m| m.properties().timestamp),
             message_stats: q.stats,
+            last_active: q.last_active,
         }
     }
 

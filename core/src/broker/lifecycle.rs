@@ -293,6 +293,7 @@ impl Broker {
                 q.cancelled_holders = 0;
                 q.exclusive_consumer = false;
                 q.last_used = now;
+                q.last_active = now;
                 q.stats = Default::default();
                 queues_kept += 1;
                 messages_kept += q.ready.len();

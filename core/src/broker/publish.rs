@@ -331,6 +331,7 @@ impl Broker {
             return Enqueued::Refused;
         };
         q.stats.publish += u64::from(published);
+        q.last_active = self.journal.now;
         let entry = Entry::new(message, q.next_seq);
         // Quorum queues apply reject-publish after the fact: the publish that
         // takes them over the limit is accepted, later ones are refused until

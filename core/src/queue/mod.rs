@@ -392,6 +392,10 @@ pub struct Queue {
     pub next_seq: u64,
     /// Last time it was used, for `x-expires`.
     pub last_used: Millis,
+    /// Last time anything happened to it (a message in or out, an ack, a
+    /// consumer, a declare): RabbitMQ's classic queue reports itself idle a
+    /// second after that (`idle_since` in the management API).
+    pub last_active: Millis,
     /// How many entries at the head of `ready` are messages a quorum queue
     /// got back (channel closed, or requeued with a delivery limit set): it
     /// serves those first, in the order they came back.
@@ -437,6 +441,7 @@ impl Queue {
             had_consumer: false,
             next_seq: 0,
             last_used: now,
+            last_active: now,
             returned: 0,
             rejecting: false,
             stats: Default::default(),

@@ -27,8 +27,8 @@ fn snapshot(a: &crate::admin::Admin<'_>) -> Value {
     let b = a.broker();
     json!({
         "snapshot": {
-            "exchanges": b.exchanges().iter().map(|x| views::exchange(a.rates(), x)).collect::<Vec<_>>(),
-            "queues": b.queues().iter().map(|q| views::queue(a.rates(), q)).collect::<Vec<_>>(),
+            "exchanges": b.exchanges().iter().map(|x| views::exchange(a, x)).collect::<Vec<_>>(),
+            "queues": b.queues().iter().map(|q| views::queue(a, q)).collect::<Vec<_>>(),
             "bindings": b.bindings().iter().map(views::binding).collect::<Vec<_>>(),
             "consumers": b.consumers(),
             "connections": b.connections(),

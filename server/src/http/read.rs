@@ -5,7 +5,7 @@ use super::auth::User;
 use super::error::{ApiError, ApiResult};
 use super::views;
 use super::AppState;
-use crate::rates::Rates;
+use crate::admin::Admin;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::Value;
@@ -138,7 +138,7 @@ async fn listing<T: 'static>(
     vhost: Option<String>,
     all: fn(&Broker) -> Vec<T>,
     vhost_of: fn(&T) -> &str,
-    view: fn(&Rates, &T) -> Value,
+    view: fn(&Admin<'_>, &T) -> Value,
 ) -> ApiResult<Json<Value>> {
     let v = s
         .broker
@@ -152,7 +152,7 @@ async fn listing<T: 'static>(
                     .iter()
                     .filter(|x| vhost.as_deref().is_none_or(|v| v == vhost_of(x)))
                     .filter(|x| user.sees(b, vhost_of(x)))
-                    .map(|x| view(a.rates(), x))
+                    .map(|x| view(a, x))
                     .collect::<Vec<_>>(),
             )
         })
@@ -198,7 +198,7 @@ pub async fn exchange(
             b.exchanges()
                 .iter()
                 .find(|x| x.vhost == vhost && x.name == name)
-                .map(|x| views::exchange(a.rates(), x))
+                .map(|x| views::exchange(a, x))
                 .ok_or_else(ApiError::not_found)
         })
         .await??;

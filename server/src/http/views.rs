@@ -6,7 +6,6 @@
 
 use super::auth::User;
 use crate::admin::{Admin, INTERNAL_CONN_BASE};
-use crate::rates::Rates;
 use serde_json::{json, Value};
 use warren_core::broker::{BindingInfo, QueueInfo};
 use warren_core::protocol::ConnId;
@@ -32,11 +31,34 @@ pub fn conn_name(admin: &Admin<'_>, conn: ConnId) -> (String, Value, Value) {
     }
 }
 
-pub fn queue(rates: &Rates, q: &QueueInfo) -> Value {
+/// A classic queue reports itself idle a second after anything last happened
+/// to it (when RabbitMQ's queue process would hibernate).
+const IDLE_AFTER_MS: u64 = 1000;
+
+/// A time as RabbitMQ 3.10's management API writes it:
+/// `2026-12-05T12:27:24.723+00:00`.
+pub fn timestamp(ms: u64) -> Value {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+00:00"
+    );
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| {
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+        })
+        .and_then(|t| t.format(&format).ok())
+        .map_or(Value::Null, Value::String)
+}
+
+pub fn queue(admin: &Admin<'_>, q: &QueueInfo) -> Value {
     let mut v = serde_json::to_value(q).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
-        if let Some(stats) = rates.queue(&q.vhost, &q.name, &q.message_stats) {
+        if let Some(stats) = admin.rates().queue(&q.vhost, &q.name, &q.message_stats) {
             m.insert("message_stats".into(), stats);
+        }
+        let idle_at = q.last_active.saturating_add(IDLE_AFTER_MS);
+        if q.kind == "classic" && admin.now() >= idle_at {
+            m.insert("idle_since".into(), timestamp(idle_at));
         }
         m.insert("node".into(), json!(NODE));
         m.insert("policy".into(), Value::Null);
@@ -70,7 +92,7 @@ pub fn queue(rates: &Rates, q: &QueueInfo) -> Value {
 
 /// One queue as `GET /api/queues/{vhost}/{name}` shows it, with its consumers.
 pub fn queue_detail(admin: &Admin<'_>, q: &QueueInfo) -> Value {
-    let mut v = queue(admin.rates(), q);
+    let mut v = queue(admin, q);
     let consumers: Vec<Value> = admin
         .broker()
         .consumers()
@@ -84,10 +106,10 @@ pub fn queue_detail(admin: &Admin<'_>, q: &QueueInfo) -> Value {
     v
 }
 
-pub fn exchange(rates: &Rates, x: &warren_core::broker::ExchangeInfo) -> Value {
+pub fn exchange(admin: &Admin<'_>, x: &warren_core::broker::ExchangeInfo) -> Value {
     let mut v = serde_json::to_value(x).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
-        if let Some(stats) = rates.exchange(&x.vhost, &x.name, &x.message_stats) {
+        if let Some(stats) = admin.rates().exchange(&x.vhost, &x.name, &x.message_stats) {
             m.insert("message_stats".into(), stats);
         }
         m.insert("user_who_performed_action".into(), json!("rmq-internal"));
@@ -362,4 +384,19 @@ pub fn overview(admin: &Admin<'_>, user: &User, amqp_port: u16, http_port: u16) 
         ],
         "contexts": [{"node": NODE, "description": "RabbitMQ Management", "path": "/", "port": http_port.to_string()}],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_written_as_rabbitmq_writes_them() {
+        assert_eq!(
+            timestamp(1_796_480_844_723),
+            "2026-12-05T14:27:24.723+00:00"
+        );
+        assert_eq!(timestamp(0), "1970-01-01T00:00:00.000+00:00");
+        assert_eq!(timestamp(u64::MAX), Value::Null);
+    }
 }
