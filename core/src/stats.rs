@@ -111,6 +111,8 @@ pub struct StatsSnapshot {
     pub exchanges: HashMap<(String, String), ExchangeStats>,
     /// Open channels, by (connection, channel).
     pub channels: HashMap<(ConnId, ChannelId), MessageStats>,
+    /// Each queue's depth: (ready, unacknowledged), by (vhost, queue).
+    pub depths: HashMap<(String, String), (u64, u64)>,
 }
 
 #[cfg(test)]

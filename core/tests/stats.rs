@@ -115,6 +115,10 @@ fn fanout_exchange_to_exchange_and_dead_letters_count_as_rabbitmq_does() {
     assert_eq!(snap.vhosts["/"], before);
     assert_eq!(snap.node, before);
     assert_eq!(snap.queues[&("/".to_string(), "a".to_string())].publish, 3);
+    // Queue a: 3 routed in, one got and nacked back; b: 2 in, 1 got, 1 left.
+    assert_eq!(snap.depths[&("/".to_string(), "a".to_string())], (3, 0));
+    assert_eq!(snap.depths[&("/".to_string(), "b".to_string())], (1, 0));
+    assert_eq!(snap.depths[&("/".to_string(), "dlq".to_string())], (0, 1));
     assert_eq!(snap.exchanges[&("/".to_string(), "fan".to_string())], fan);
     assert_eq!(snap.channels[&(getter.conn, getter.ch)], g);
     w.send(getter, ack(d.tag));

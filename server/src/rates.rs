@@ -38,8 +38,12 @@ struct Span<'a> {
 impl Rates {
     /// Takes a sample of every counter at `now`.
     pub fn sample(&mut self, broker: &Broker, now: Millis) {
+        self.record(now, broker.stats_snapshot());
+    }
+
+    fn record(&mut self, now: Millis, snapshot: StatsSnapshot) {
         self.prev = self.last.take();
-        self.last = Some((now, broker.stats_snapshot()));
+        self.last = Some((now, snapshot));
     }
 
     fn span(&self) -> Option<Span<'_>> {
@@ -140,6 +144,66 @@ impl Rates {
     }
 }
 
+/// The per-second change of a depth (ready + unacknowledged, ready,
+/// unacknowledged), negative while it drains, as RabbitMQ shows
+/// `messages_details` and its two siblings.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DepthRates {
+    pub messages: f64,
+    pub ready: f64,
+    pub unacked: f64,
+}
+
+impl DepthRates {
+    /// Adds `messages_details`, `messages_ready_details` and
+    /// `messages_unacknowledged_details` to an object.
+    pub fn put(&self, m: &mut Map<String, Value>) {
+        for (name, rate) in [
+            ("messages", self.messages),
+            ("messages_ready", self.ready),
+            ("messages_unacknowledged", self.unacked),
+        ] {
+            m.insert(format!("{name}_details"), json!({ "rate": rate }));
+        }
+    }
+}
+
+impl Rates {
+    /// How a queue's depth changed between the last two samples.
+    pub fn queue_depth(&self, vhost: &str, name: &str) -> DepthRates {
+        let key = (vhost.to_string(), name.to_string());
+        self.depth(|s| s.depths.get(&key).copied().unwrap_or_default())
+    }
+
+    /// How the depths of the queues of `vhosts` changed, added up.
+    pub fn total_depth(&self, vhosts: &[String]) -> DepthRates {
+        self.depth(|s| {
+            s.depths
+                .iter()
+                .filter(|((v, _), _)| vhosts.contains(v))
+                .fold((0, 0), |(r, u), (_, (ready, unacked))| {
+                    (r + ready, u + unacked)
+                })
+        })
+    }
+
+    fn depth(&self, at: impl Fn(&StatsSnapshot) -> (u64, u64)) -> DepthRates {
+        let Some(sp) = self.span() else {
+            return DepthRates::default();
+        };
+        let ((r1, u1), (r0, u0)) = (at(sp.last), at(sp.prev));
+        let change = |now: u64, then: u64| {
+            let d = now as f64 - then as f64;
+            (d / sp.secs * 10.0).round() / 10.0
+        };
+        DepthRates {
+            messages: change(r1 + u1, r0 + u0),
+            ready: change(r1, r0),
+            unacked: change(u1, u0),
+        }
+    }
+}
+
 /// Change per second, rounded to one decimal as RabbitMQ shows rates.
 fn per_second(last: u64, prev: u64, secs: f64) -> f64 {
     let rate = last.saturating_sub(prev) as f64 / secs;
@@ -209,6 +273,28 @@ mod tests {
         assert_eq!(per_second(101, 100, 3.0), 0.3);
         // A counter that went back (a restart) shows no negative rate.
         assert_eq!(per_second(0, 100, 5.0), 0.0);
+    }
+
+    #[test]
+    fn depth_rates_go_negative_while_a_queue_drains() {
+        let key = ("/".to_string(), "q".to_string());
+        let at = |ready: u64, unacked: u64| {
+            let mut s = StatsSnapshot::default();
+            s.depths.insert(key.clone(), (ready, unacked));
+            s
+        };
+        let mut rates = Rates::default();
+        rates.record(1_000, at(100, 0));
+        assert_eq!(
+            rates.queue_depth("/", "q"),
+            DepthRates::default(),
+            "one sample"
+        );
+        rates.record(6_000, at(50, 10));
+        let r = rates.queue_depth("/", "q");
+        assert_eq!((r.messages, r.ready, r.unacked), (-8.0, -10.0, 2.0));
+        assert_eq!(rates.total_depth(&["/".to_string()]), r);
+        assert_eq!(rates.total_depth(&["other".to_string()]).messages, 0.0);
     }
 
     #[test]

@@ -260,6 +260,13 @@ async fn message_stats_count_and_rate_what_went_through() {
         rate > 10.0,
         "publishing ~80 msg/s, the overview says {rate}"
     );
+    let q = api.get("/api/queues/%2F/counted");
+    let growth = q["messages_details"]["rate"].as_f64().expect("a rate");
+    assert!(growth > 10.0, "the queue grows ~80 msg/s: {q}");
+    assert_eq!(
+        q["messages_ready_details"]["rate"],
+        q["messages_details"]["rate"]
+    );
     conn.close().await.ok();
     let vhost = api.get("/api/vhosts/%2F")["message_stats"].clone();
     assert_eq!(
@@ -273,6 +280,9 @@ async fn message_stats_count_and_rate_what_went_through() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let calm = api.get("/api/overview")["message_stats"]["publish_details"]["rate"].clone();
     assert_eq!(calm, 0.0, "nothing published for two samples");
+    let totals = api.get("/api/overview")["queue_totals"].clone();
+    assert_eq!(totals["messages"], 41, "{totals}");
+    assert_eq!(totals["messages_details"]["rate"], 0.0, "{totals}");
 }
 
 /// As RabbitMQ 3.10 (checked against it with pika): a classic queue shows

@@ -219,7 +219,10 @@ impl Broker {
         for (vn, v) in &self.vhosts {
             s.vhosts.insert(vn.clone(), v.retired);
             for (qn, q) in &v.queues {
-                s.queues.insert((vn.clone(), qn.to_string()), q.stats);
+                let key = (vn.clone(), qn.to_string());
+                s.depths
+                    .insert(key.clone(), (q.ready.len() as u64, u64::from(q.unacked)));
+                s.queues.insert(key, q.stats);
             }
             s.exchanges
                 .insert((vn.clone(), String::new()), v.default_exchange_stats);

@@ -56,6 +56,7 @@ pub fn queue(admin: &Admin<'_>, q: &QueueInfo) -> Value {
         if let Some(stats) = admin.rates().queue(&q.vhost, &q.name, &q.message_stats) {
             m.insert("message_stats".into(), stats);
         }
+        admin.rates().queue_depth(&q.vhost, &q.name).put(m);
         let idle_at = q.last_active.saturating_add(IDLE_AFTER_MS);
         if q.kind == "classic" && admin.now() >= idle_at {
             m.insert("idle_since".into(), timestamp(idle_at));
@@ -299,8 +300,11 @@ pub fn vhost(admin: &Admin<'_>, name: &str) -> Value {
         "messages_unacknowledged": unacked,
     });
     let counts = admin.broker().vhost_stats(name).unwrap_or_default();
-    if let (Some(stats), Value::Object(m)) = (admin.rates().vhost(name, &counts), &mut v) {
-        m.insert("message_stats".into(), stats);
+    if let Value::Object(m) = &mut v {
+        if let Some(stats) = admin.rates().vhost(name, &counts) {
+            m.insert("message_stats".into(), stats);
+        }
+        admin.rates().total_depth(&[name.to_string()]).put(m);
     }
     v
 }
@@ -343,6 +347,14 @@ pub fn overview(admin: &Admin<'_>, user: &User, amqp_port: u16, http_port: u16) 
         counts += b.vhost_stats(v).unwrap_or_default();
     }
     let message_stats = admin.rates().overview(&visible, &counts);
+    let mut queue_totals = json!({
+        "messages": messages,
+        "messages_ready": ready,
+        "messages_unacknowledged": unacked,
+    });
+    if let Value::Object(m) = &mut queue_totals {
+        admin.rates().total_depth(&visible).put(m);
+    }
     let exchange_types: Vec<Value> = ["direct", "fanout", "headers", "topic"]
         .iter()
         .map(|t| {
@@ -366,11 +378,7 @@ pub fn overview(admin: &Admin<'_>, user: &User, amqp_port: u16, http_port: u16) 
         "enable_queue_totals": true,
         "exchange_types": exchange_types,
         "message_stats": message_stats,
-        "queue_totals": {
-            "messages": messages,
-            "messages_ready": ready,
-            "messages_unacknowledged": unacked,
-        },
+        "queue_totals": queue_totals,
         "object_totals": {
             "connections": connections(admin, user).len(),
             "channels": channels(admin, user).len(),
