@@ -100,6 +100,20 @@ impl<'a> Admin<'a> {
         self.task.rates()
     }
 
+    /// A client connection's traffic, bytes waiting to be written (`send_pend`)
+    /// and heartbeat in seconds; None for unknown and internal connections.
+    pub fn conn_traffic(
+        &self,
+        conn: ConnId,
+    ) -> Option<(crate::writer::TrafficFigures, usize, u16)> {
+        self.task.conn_traffic(conn)
+    }
+
+    /// Bytes (received, sent) by a vhost's connections, closed ones included.
+    pub fn vhost_traffic(&self, vhost: &str) -> (u64, u64) {
+        self.task.vhost_traffic(vhost)
+    }
+
     /// The server's view of a client connection: (peer and start time,
     /// frame_max, channel_max); None for unknown and internal connections.
     pub fn conn_meta(&self, conn: ConnId) -> Option<(ConnMeta, u32, u16)> {

@@ -18,9 +18,9 @@ use crate::clock::Clock;
 use crate::codec::outbuf::FrameSink;
 use crate::codec::{encode_output, ClientMethod, OutFrames, ServerMethod};
 use crate::handshake::Tuning;
-use crate::rates::Rates;
+use crate::rates::{Rates, TrafficSample};
 use crate::store::StoreMsg;
-use crate::writer::{Writer, WriterMsg};
+use crate::writer::{TrafficFigures, Writer, WriterMsg};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,6 +128,10 @@ pub struct ConnMeta {
 
 struct Conn {
     writer: Writer,
+    /// Its vhost, to keep its traffic in the vhost's totals when it closes.
+    vhost: String,
+    /// The negotiated heartbeat interval in seconds (`timeout` in the management API).
+    heartbeat: u16,
     /// True while the core has this connection in publisher flow.
     flow: watch::Sender<bool>,
     meta: ConnMeta,
@@ -196,6 +200,8 @@ pub struct BrokerTask {
     events_on: bool,
     /// The last two samples of the message counters, for the management API's rates.
     rates: Rates,
+    /// Bytes (received, sent) of each vhost's closed connections.
+    closed_traffic: HashMap<String, (u64, u64)>,
     stats_interval: Duration,
 }
 
@@ -221,6 +227,7 @@ impl BrokerTask {
             alarm,
             watermark: settings.memory_high_watermark,
             rates: Rates::default(),
+            closed_traffic: HashMap::default(),
             stats_interval: settings.stats_interval,
             swallow_recover_ok: None,
             last_timeout: 0,
@@ -242,6 +249,42 @@ impl BrokerTask {
 
     pub(crate) fn rates(&self) -> &Rates {
         &self.rates
+    }
+
+    /// A client connection's traffic, bytes waiting to be written, and heartbeat.
+    pub(crate) fn conn_traffic(&self, id: ConnId) -> Option<(TrafficFigures, usize, u16)> {
+        self.conns
+            .get(&id)
+            .map(|c| (c.writer.traffic().figures(), c.writer.queued(), c.heartbeat))
+    }
+
+    /// Bytes (received, sent) by every connection of `vhost`, closed ones included.
+    pub(crate) fn vhost_traffic(&self, vhost: &str) -> (u64, u64) {
+        let (mut recv, mut send) = self.closed_traffic.get(vhost).copied().unwrap_or_default();
+        for c in self.conns.values().filter(|c| c.vhost == vhost) {
+            let t = c.writer.traffic().figures();
+            recv += t.recv_oct;
+            send += t.send_oct;
+        }
+        (recv, send)
+    }
+
+    fn traffic_sample(&self) -> TrafficSample {
+        let mut s = TrafficSample::default();
+        for (id, c) in &self.conns {
+            let t = c.writer.traffic().figures();
+            s.conns.insert(*id, (t.recv_oct, t.send_oct));
+        }
+        let vhosts: HashSet<&String> = self
+            .conns
+            .values()
+            .map(|c| &c.vhost)
+            .chain(self.closed_traffic.keys())
+            .collect();
+        for v in vhosts {
+            s.vhosts.insert(v.clone(), self.vhost_traffic(v));
+        }
+        s
     }
 
     pub(crate) fn core_mut(&mut self) -> &mut Broker {
@@ -360,7 +403,8 @@ impl BrokerTask {
                 _ = memory_tick.tick() => self.check_memory(),
                 _ = stats_tick.tick() => {
                     let now = self.now();
-                    self.rates.sample(&self.core, now);
+                    let traffic = self.traffic_sample();
+                    self.rates.sample(&self.core, now, traffic);
                 }
             }
             self.flush();
@@ -423,6 +467,8 @@ impl BrokerTask {
                     Ok(()) => {
                         let mut c = Conn {
                             writer,
+                            vhost: vhost.clone(),
+                            heartbeat: tuning.heartbeat,
                             flow,
                             meta,
                             frame_max: tuning.frame_max,
@@ -459,6 +505,10 @@ impl BrokerTask {
                 if let Some(c) = self.conns.remove(&conn) {
                     c.writer.control(WriterMsg::Shutdown);
                     self.held_conns.remove(&conn);
+                    let t = c.writer.traffic().figures();
+                    let kept = self.closed_traffic.entry(c.vhost).or_default();
+                    kept.0 += t.recv_oct;
+                    kept.1 += t.send_oct;
                 }
                 let now = self.now();
                 self.core

@@ -128,7 +128,7 @@ impl Conn {
                 Err(_) => return Err(Stop::Silent),
             }
             match tokio::time::timeout_at(deadline, self.rd.read_buf(&mut self.buf)).await {
-                Ok(Ok(n)) if n > 0 => {}
+                Ok(Ok(n)) if n > 0 => self.writer.traffic().received(n),
                 _ => return Err(Stop::Gone),
             }
         }
@@ -158,7 +158,7 @@ impl Conn {
     ) -> Result<Option<Tuning>, Stop> {
         let mut header = [0u8; 8];
         match tokio::time::timeout_at(deadline, self.rd.read_exact(&mut header)).await {
-            Ok(Ok(_)) => {}
+            Ok(Ok(n)) => self.writer.traffic().received(n),
             _ => return Err(Stop::Gone),
         }
         if !is_supported_protocol_header(&header) {
@@ -347,7 +347,7 @@ impl Conn {
             let wait = silence.unwrap_or(Duration::from_secs(86_400 * 365));
             tokio::select! {
                 r = self.rd.read_buf(&mut self.buf) => match r {
-                    Ok(n) if n > 0 => {}
+                    Ok(n) if n > 0 => self.writer.traffic().received(n),
                     _ => return,
                 },
                 _ = tokio::time::sleep(wait) => return, // missed heartbeats

@@ -13,6 +13,7 @@
 //! which are about RabbitMQ's own message store.
 
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 use std::time::Duration;
 use warren_core::protocol::{ChannelId, ConnId, Millis};
 use warren_core::stats::{ExchangeStats, MessageStats, StatsSnapshot};
@@ -21,11 +22,21 @@ use warren_core::Broker;
 /// RabbitMQ's default `collect_statistics_interval`.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Bytes (received, sent) of each connection and each vhost at one moment:
+/// the server's own counters, beside the core's.
+#[derive(Clone, Debug, Default)]
+pub struct TrafficSample {
+    pub conns: HashMap<ConnId, (u64, u64)>,
+    pub vhosts: HashMap<String, (u64, u64)>,
+}
+
 /// The last two samples of every counter.
 #[derive(Default)]
 pub struct Rates {
     last: Option<(Millis, StatsSnapshot)>,
     prev: Option<(Millis, StatsSnapshot)>,
+    traffic: Option<TrafficSample>,
+    traffic_prev: Option<TrafficSample>,
 }
 
 /// The two samples a rate is worked out from, and the seconds between them.
@@ -37,8 +48,28 @@ struct Span<'a> {
 
 impl Rates {
     /// Takes a sample of every counter at `now`.
-    pub fn sample(&mut self, broker: &Broker, now: Millis) {
+    pub fn sample(&mut self, broker: &Broker, now: Millis, traffic: TrafficSample) {
         self.record(now, broker.stats_snapshot());
+        self.traffic_prev = self.traffic.replace(traffic);
+    }
+
+    /// Rates of (received, sent) bytes of a connection.
+    pub fn conn_traffic(&self, conn: ConnId) -> (f64, f64) {
+        self.traffic_rates(|s| s.conns.get(&conn).copied())
+    }
+
+    /// Rates of (received, sent) bytes of a vhost's connections.
+    pub fn vhost_traffic(&self, vhost: &str) -> (f64, f64) {
+        self.traffic_rates(|s| s.vhosts.get(vhost).copied())
+    }
+
+    fn traffic_rates(&self, at: impl Fn(&TrafficSample) -> Option<(u64, u64)>) -> (f64, f64) {
+        let (Some(sp), Some(last), Some(prev)) = (self.span(), &self.traffic, &self.traffic_prev)
+        else {
+            return (0.0, 0.0);
+        };
+        let ((r1, s1), (r0, s0)) = (at(last).unwrap_or_default(), at(prev).unwrap_or_default());
+        (per_second(r1, r0, sp.secs), per_second(s1, s0, sp.secs))
     }
 
     fn record(&mut self, now: Millis, snapshot: StatsSnapshot) {

@@ -9,7 +9,7 @@
 use bytes::{Buf, Bytes};
 use std::collections::VecDeque;
 use std::io::IoSlice;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -43,12 +43,55 @@ pub enum WriterMsg {
     Shutdown,
 }
 
+/// A connection's traffic both ways: bytes and socket calls, what the
+/// management API shows as `recv_oct`, `recv_cnt`, `send_oct` and `send_cnt`.
+/// Counted by the reader and the writer tasks, read by the broker task.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    recv_oct: AtomicU64,
+    recv_cnt: AtomicU64,
+    send_oct: AtomicU64,
+    send_cnt: AtomicU64,
+}
+
+/// [`Traffic`] read at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrafficFigures {
+    pub recv_oct: u64,
+    pub recv_cnt: u64,
+    pub send_oct: u64,
+    pub send_cnt: u64,
+}
+
+impl Traffic {
+    /// One read of `n` bytes from the socket.
+    pub fn received(&self, n: usize) {
+        self.recv_oct.fetch_add(n as u64, Ordering::Relaxed);
+        self.recv_cnt.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn sent(&self, n: usize) {
+        self.send_oct.fetch_add(n as u64, Ordering::Relaxed);
+        self.send_cnt.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn figures(&self) -> TrafficFigures {
+        TrafficFigures {
+            recv_oct: self.recv_oct.load(Ordering::Relaxed),
+            recv_cnt: self.recv_cnt.load(Ordering::Relaxed),
+            send_oct: self.send_oct.load(Ordering::Relaxed),
+            send_cnt: self.send_cnt.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// How the rest of the server talks to a connection's writer.
 #[derive(Clone, Debug)]
 pub struct Writer {
     tx: mpsc::UnboundedSender<WriterMsg>,
     /// Bytes handed over and not yet written.
     queued: Arc<AtomicUsize>,
+    traffic: Arc<Traffic>,
 }
 
 impl Writer {
@@ -84,6 +127,11 @@ impl Writer {
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
     }
+
+    /// The connection's traffic both ways (the reader counts what it reads here).
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
+    }
 }
 
 /// Starts the writer for a socket's write half. `done` becomes true when the
@@ -91,8 +139,13 @@ impl Writer {
 pub fn spawn(sock: OwnedWriteHalf, done: watch::Sender<bool>) -> Writer {
     let (tx, rx) = mpsc::unbounded_channel();
     let queued = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(run(sock, rx, queued.clone(), done));
-    Writer { tx, queued }
+    let traffic = Arc::new(Traffic::default());
+    tokio::spawn(run(sock, rx, queued.clone(), traffic.clone(), done));
+    Writer {
+        tx,
+        queued,
+        traffic,
+    }
 }
 
 enum Step {
@@ -105,6 +158,7 @@ struct State {
     /// Taken from the channel, not yet written (the first may be partly written).
     pending: VecDeque<Bytes>,
     queued: Arc<AtomicUsize>,
+    traffic: Arc<Traffic>,
     heartbeat: Option<Duration>,
     last_write: Instant,
     closing_deadline: Option<Instant>,
@@ -143,6 +197,7 @@ impl State {
                 return Err(std::io::ErrorKind::WriteZero.into());
             }
             self.queued.fetch_sub(written, Ordering::Relaxed);
+            self.traffic.sent(written);
             self.last_write = Instant::now();
             while written > 0 {
                 let Some(front) = self.pending.front_mut() else {
@@ -165,12 +220,14 @@ async fn run(
     sock: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<WriterMsg>,
     queued: Arc<AtomicUsize>,
+    traffic: Arc<Traffic>,
     done: watch::Sender<bool>,
 ) {
     let mut st = State {
         sock,
         pending: VecDeque::new(),
         queued,
+        traffic,
         heartbeat: None,
         last_write: Instant::now(),
         closing_deadline: None,

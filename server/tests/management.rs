@@ -320,6 +320,38 @@ async fn a_classic_queue_says_since_when_it_is_idle() {
     conn.close().await.ok();
 }
 
+/// A connection shows its traffic (recv_oct/cnt, send_oct/cnt, send_pend)
+/// and heartbeat (`timeout`) as RabbitMQ does; its vhost keeps the bytes after
+/// it closes.
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_and_vhosts_count_their_traffic() {
+    let s = Server::start();
+    let api = Api::new(s.http_port());
+    let conn = connect(s.port).await;
+    let ch = channel(&conn).await;
+    declare(&ch, "bulky", "classic", false).await;
+    let before = api.get("/api/connections")[0].clone();
+    let recv0 = before["recv_oct"].as_u64().expect("recv_oct");
+    assert!(
+        recv0 > 8,
+        "the protocol header and handshake at least: {before}"
+    );
+    assert!(before["recv_cnt"].as_u64() >= Some(1), "{before}");
+    assert!(before["send_oct"].as_u64() > Some(0), "{before}");
+    assert_eq!(before["send_pend"], 0, "{before}");
+    assert_eq!(before["timeout"], 60, "amqprs asks for 60 s: {before}");
+    publish(&ch, "", "bulky", &[7u8; 10_000], Default::default()).await;
+    assert_eq!(count(&ch, "bulky").await, 1);
+    let after = api.get("/api/connections")[0].clone();
+    let recv1 = after["recv_oct"].as_u64().expect("recv_oct");
+    assert!(recv1 >= recv0 + 10_000, "{recv0} then {after}");
+    conn.close().await.ok();
+    let vhost = api.get("/api/vhosts/%2F");
+    assert!(vhost["recv_oct"].as_u64() >= Some(recv1), "{vhost}");
+    assert!(vhost["send_oct"].as_u64() > Some(0), "{vhost}");
+    assert_eq!(vhost["recv_oct_details"]["rate"], 0.0, "{vhost}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_logins_are_401_and_unknown_objects_404() {
     let s = Server::start();

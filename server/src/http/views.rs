@@ -187,8 +187,37 @@ pub fn connections(admin: &Admin<'_>, user: &User) -> Vec<Value> {
                 "channel_max": channel_max,
                 "client_properties": props,
             });
-            if let (Some(given), Value::Object(fields)) = (given, &mut v) {
-                fields.insert("user_provided_name".into(), given);
+            if let Value::Object(fields) = &mut v {
+                // No TLS listener: RabbitMQ shows these as null on a plain socket.
+                for k in [
+                    "ssl_protocol",
+                    "ssl_key_exchange",
+                    "ssl_cipher",
+                    "ssl_hash",
+                    "peer_cert_subject",
+                    "peer_cert_issuer",
+                    "peer_cert_validity",
+                ] {
+                    fields.insert(k.into(), Value::Null);
+                }
+                if let Some(given) = given {
+                    fields.insert("user_provided_name".into(), given);
+                }
+                if let Some((t, pending, heartbeat)) = admin.conn_traffic(c.conn) {
+                    let (recv_rate, send_rate) = admin.rates().conn_traffic(c.conn);
+                    for (k, x) in [
+                        ("recv_oct", json!(t.recv_oct)),
+                        ("recv_oct_details", json!({ "rate": recv_rate })),
+                        ("recv_cnt", json!(t.recv_cnt)),
+                        ("send_oct", json!(t.send_oct)),
+                        ("send_oct_details", json!({ "rate": send_rate })),
+                        ("send_cnt", json!(t.send_cnt)),
+                        ("send_pend", json!(pending)),
+                        ("timeout", json!(heartbeat)),
+                    ] {
+                        fields.insert(k.into(), x);
+                    }
+                }
             }
             v
         })
@@ -305,6 +334,12 @@ pub fn vhost(admin: &Admin<'_>, name: &str) -> Value {
             m.insert("message_stats".into(), stats);
         }
         admin.rates().total_depth(&[name.to_string()]).put(m);
+        let (recv, send) = admin.vhost_traffic(name);
+        let (recv_rate, send_rate) = admin.rates().vhost_traffic(name);
+        m.insert("recv_oct".into(), json!(recv));
+        m.insert("recv_oct_details".into(), json!({ "rate": recv_rate }));
+        m.insert("send_oct".into(), json!(send));
+        m.insert("send_oct_details".into(), json!({ "rate": send_rate }));
     }
     v
 }
