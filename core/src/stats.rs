@@ -98,12 +98,27 @@ pub struct ExchangeStats {
     pub publish_out: u64,
 }
 
+/// How many connections, channels and queues came and went: RabbitMQ's
+/// `churn_rates` in the overview and the node's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Churn {
+    pub connection_created: u64,
+    pub connection_closed: u64,
+    pub channel_created: u64,
+    pub channel_closed: u64,
+    /// queue.declare (not passive), new queue or not.
+    pub queue_declared: u64,
+    pub queue_created: u64,
+    pub queue_deleted: u64,
+}
+
 /// Every counter of the broker at one moment, keyed as the management API
 /// names objects: what a shell samples to work out rates. Taking one walks
 /// the queues, exchanges and channels but no messages.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StatsSnapshot {
     pub node: MessageStats,
+    pub churn: Churn,
     pub vhosts: HashMap<String, MessageStats>,
     /// By (vhost, queue).
     pub queues: HashMap<(String, String), MessageStats>,

@@ -127,6 +127,17 @@ fn fanout_exchange_to_exchange_and_dead_letters_count_as_rabbitmq_does() {
     assert_eq!(after.publish, 4);
     assert_eq!(after.ack, 1);
     assert_eq!(w.b.node_stats(), after);
+    let churn = w.b.churn();
+    assert_eq!((churn.connection_created, churn.connection_closed), (1, 1));
+    assert_eq!((churn.channel_created, churn.channel_closed), (4, 4));
+    assert_eq!(
+        (
+            churn.queue_declared,
+            churn.queue_created,
+            churn.queue_deleted
+        ),
+        (4, 4, 0)
+    );
     assert_eq!(queue_stats(&w, "dlq").ack, 1);
 }
 
@@ -182,4 +193,5 @@ fn consumers_unroutables_and_redeliveries_count_per_channel_and_queue() {
     w.b.restart(w.now);
     assert_eq!(queue_stats(&w, "kept"), MessageStats::default());
     assert_eq!(w.b.node_stats(), MessageStats::default());
+    assert_eq!(w.b.churn(), warren_core::stats::Churn::default());
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::time::Duration;
 use warren_core::protocol::{ChannelId, ConnId, Millis};
-use warren_core::stats::{ExchangeStats, MessageStats, StatsSnapshot};
+use warren_core::stats::{Churn, ExchangeStats, MessageStats, StatsSnapshot};
 use warren_core::Broker;
 
 /// RabbitMQ's default `collect_statistics_interval`.
@@ -29,6 +29,9 @@ pub struct TrafficSample {
     pub conns: HashMap<ConnId, (u64, u64)>,
     pub vhosts: HashMap<String, (u64, u64)>,
 }
+
+/// Reads one of the churn counters.
+type ChurnField = fn(&Churn) -> u64;
 
 /// The last two samples of every counter.
 #[derive(Default)]
@@ -157,6 +160,31 @@ impl Rates {
             put(&mut m, "disk_writes", 0, 0.0);
         }
         Value::Object(m)
+    }
+
+    /// Churn counters with their rates (the overview's `churn_rates`, and
+    /// the same fields at the top of a node).
+    pub fn churn(&self, now: &Churn) -> Map<String, Value> {
+        let span = self.span();
+        let rate = |f: fn(&Churn) -> u64| {
+            span.as_ref().map_or(0.0, |sp| {
+                per_second(f(&sp.last.churn), f(&sp.prev.churn), sp.secs)
+            })
+        };
+        let mut m = Map::new();
+        let fields: [(&str, ChurnField); 7] = [
+            ("channel_closed", |c| c.channel_closed),
+            ("channel_created", |c| c.channel_created),
+            ("connection_closed", |c| c.connection_closed),
+            ("connection_created", |c| c.connection_created),
+            ("queue_created", |c| c.queue_created),
+            ("queue_declared", |c| c.queue_declared),
+            ("queue_deleted", |c| c.queue_deleted),
+        ];
+        for (name, f) in fields {
+            put(&mut m, name, f(now), rate(f));
+        }
+        m
     }
 
     /// A function giving the rate of one counter of the object `pick` finds

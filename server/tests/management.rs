@@ -280,6 +280,22 @@ async fn message_stats_count_and_rate_what_went_through() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let calm = api.get("/api/overview")["message_stats"]["publish_details"]["rate"].clone();
     assert_eq!(calm, 0.0, "nothing published for two samples");
+    // Connections, channels and queues that came and went (checked against
+    // RabbitMQ 3.10: a passive declare is not counted).
+    let churn = api.get("/api/overview")["churn_rates"].clone();
+    assert_eq!(
+        [
+            "connection_created",
+            "connection_closed",
+            "channel_created",
+            "channel_closed",
+            "queue_declared",
+            "queue_created"
+        ]
+        .map(|k| churn[k].as_u64().unwrap_or(99)),
+        [1, 1, 2, 2, 2, 2],
+        "{churn}"
+    );
     let totals = api.get("/api/overview")["queue_totals"].clone();
     assert_eq!(totals["messages"], 41, "{totals}");
     assert_eq!(totals["messages_details"]["rate"], 0.0, "{totals}");

@@ -686,6 +686,7 @@ impl Broker {
                     now,
                 );
                 v.queues.insert(name.as_str().into(), q);
+                self.churn.queue_created += 1;
                 if durable {
                     self.journal
                         .out(Output::Store(StoreOp::QueueDeclared(QueueDef {
@@ -708,6 +709,7 @@ impl Broker {
                 }
             }
         };
+        self.churn.queue_declared += 1;
         self.channel_mut(conn, ch)?.last_queue = Some(name.as_str().into());
         if !nowait {
             self.reply(conn, ch, reply);
@@ -856,6 +858,7 @@ impl Broker {
                 name: name.to_string(),
             }));
         }
+        self.churn.queue_deleted += 1;
         self.journal.event(|| EventKind::QueueDeleted {
             vhost: vhost.to_string(),
             queue: name.to_string(),

@@ -198,6 +198,11 @@ impl Broker {
         Some(sum)
     }
 
+    /// Connections, channels and queues that came and went since the start.
+    pub fn churn(&self) -> crate::stats::Churn {
+        self.churn
+    }
+
     /// The node's message counts: every vhost's.
     pub fn node_stats(&self) -> MessageStats {
         let mut sum = MessageStats::default();
@@ -214,6 +219,7 @@ impl Broker {
     pub fn stats_snapshot(&self) -> StatsSnapshot {
         let mut s = StatsSnapshot {
             node: self.node_stats(),
+            churn: self.churn,
             ..StatsSnapshot::default()
         };
         for (vn, v) in &self.vhosts {

@@ -62,6 +62,7 @@ impl Broker {
                 format_args!("access to vhost '{vhost}' refused for user '{user}'"),
             ));
         }
+        self.churn.connection_created += 1;
         self.conns.insert(
             conn,
             Connection {
@@ -106,6 +107,7 @@ impl Broker {
             );
         }
         c.channels.insert(ch, Channel::new());
+        self.churn.channel_created += 1;
         self.journal
             .event(|| EventKind::ChannelOpened { conn, channel: ch });
         Ok(())
@@ -139,6 +141,7 @@ impl Broker {
         }
         if let Some(c) = self.conns.get_mut(&conn) {
             if let Some(chan) = c.channels.remove(&ch) {
+                self.churn.channel_closed += 1;
                 if let Some(v) = self.vhosts.get_mut(&c.vhost) {
                     v.retired += chan.stats;
                 }
@@ -174,7 +177,9 @@ impl Broker {
         for q in exclusive {
             self.delete_queue(&vhost, &q, "exclusive: its connection closed");
         }
-        self.conns.remove(&conn);
+        if self.conns.remove(&conn).is_some() {
+            self.churn.connection_closed += 1;
+        }
         self.journal.event(|| EventKind::ConnectionClosed {
             conn,
             reason: reason.to_string(),
@@ -303,6 +308,7 @@ impl Broker {
             let queues: Vec<Arc<str>> = v.queues.keys().cloned().collect();
             // A restarted node starts its statistics from nothing.
             v.retired = Default::default();
+            self.churn = Default::default();
             v.default_exchange_stats = Default::default();
             for x in v.exchanges.values_mut() {
                 x.stats = Default::default();

@@ -174,6 +174,8 @@ pub struct Broker {
     pub(crate) next_msg_id: u64,
     pub(crate) journal: Journal,
     pub(crate) pending: VecDeque<Pending>,
+    /// Connections, channels and queues that came and went.
+    pub(crate) churn: crate::stats::Churn,
 }
 
 impl Broker {
@@ -190,6 +192,7 @@ impl Broker {
                 ..Journal::default()
             },
             pending: VecDeque::new(),
+            churn: Default::default(),
         };
         if config.default_user {
             b.add_vhost("/");
