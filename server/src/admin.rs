@@ -95,6 +95,11 @@ impl<'a> Admin<'a> {
         self.task.core()
     }
 
+    /// The memory high watermark and whether the alarm is on.
+    pub fn memory_alarm(&self) -> (u64, bool) {
+        self.task.memory_alarm()
+    }
+
     /// The sampled message counters the management API's rates come from.
     pub fn rates(&self) -> &crate::rates::Rates {
         self.task.rates()

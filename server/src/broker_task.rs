@@ -251,6 +251,10 @@ impl BrokerTask {
         &self.rates
     }
 
+    pub(crate) fn memory_alarm(&self) -> (u64, bool) {
+        (self.watermark, *self.alarm.borrow())
+    }
+
     /// A client connection's traffic, bytes waiting to be written, and heartbeat.
     pub(crate) fn conn_traffic(&self, id: ConnId) -> Option<(TrafficFigures, usize, u16)> {
         self.conns

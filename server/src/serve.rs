@@ -134,6 +134,11 @@ pub async fn serve(cfg: ServeConfig, shutdown: impl Future<Output = ()>) -> Resu
         http_port: http_local.port(),
         memcacheq_port: mcq_local.map(|a| a.port()),
         web_dir: http::resolve_web_dir(cfg.web_dir.clone()),
+        node: http::node::NodeInfo {
+            data_dir: std::fs::canonicalize(&cfg.data_dir).unwrap_or_else(|_| cfg.data_dir.clone()),
+            config_file: cfg.config.clone(),
+            started,
+        },
     };
     let http_task = tokio::spawn(http::serve(http_listener, state, stopped(stop_rx.clone())));
     let mcq_task = mcq_listener.map(|l| {

@@ -368,6 +368,54 @@ async fn connections_and_vhosts_count_their_traffic() {
     assert_eq!(vhost["recv_oct_details"]["rate"], 0.0, "{vhost}");
 }
 
+/// `/api/nodes`: the one node with its memory against the watermark, file
+/// descriptors, disk, sockets and churn; monitoring users and administrators
+/// only, as in RabbitMQ 3.10.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_node_shows_its_figures() {
+    let s = Server::start_with(&["--memory-high-watermark", "123456789"]);
+    let api = Api::new(s.http_port());
+    let conn = connect(s.port).await;
+    let nodes = api.get("/api/nodes");
+    let node = nodes[0].clone();
+    assert_eq!(nodes.as_array().map(Vec::len), Some(1), "{nodes}");
+    let single = api.get("/api/nodes/warren@localhost");
+    let keys = |v: &Value| v.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(
+        (keys(&single), &single["name"]),
+        (keys(&node), &node["name"])
+    );
+    assert_eq!(node["name"], "warren@localhost");
+    assert_eq!(node["running"], true);
+    assert_eq!(node["mem_limit"], 123_456_789u64);
+    assert_eq!(node["mem_alarm"], false);
+    assert!(node["mem_used"].as_u64() > Some(1_000_000), "{node}");
+    assert!(node["fd_used"].as_u64() > Some(3), "{node}");
+    assert!(
+        node["fd_total"].as_u64() >= node["fd_used"].as_u64(),
+        "{node}"
+    );
+    assert!(node["disk_free"].as_u64() > Some(0), "{node}");
+    assert_eq!(node["sockets_used"], 1, "{node}");
+    assert_eq!(node["connection_created"], 1, "{node}");
+    assert_eq!(
+        node["os_pid"],
+        s.process_id().map(|p| p.to_string()).unwrap_or_default()
+    );
+    assert_eq!(api.send("GET", "/api/nodes/rabbit@elsewhere", None).0, 404);
+    api.send(
+        "PUT",
+        "/api/users/mgr",
+        Some(json!({"password": "pw", "tags": "management"})),
+    );
+    let (status, v) = Api::as_user(s.http_port(), "mgr", "pw").send("GET", "/api/nodes", None);
+    assert_eq!(
+        (status, v["reason"].clone()),
+        (401, json!("Not monitor user"))
+    );
+    conn.close().await.ok();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_logins_are_401_and_unknown_objects_404() {
     let s = Server::start();

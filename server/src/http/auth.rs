@@ -37,6 +37,19 @@ impl User {
                 .any(|p| p.user == self.name && p.vhost == vhost)
     }
 
+    /// 403 unless an administrator or a monitoring user, for the node's figures.
+    pub fn require_monitoring(&self) -> Result<(), ApiError> {
+        if self
+            .tags
+            .iter()
+            .any(|t| t == "administrator" || t == "monitoring")
+        {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("Not monitor user"))
+        }
+    }
+
     /// 403 unless an administrator, for users, vhosts, permissions and definitions.
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.is_admin() {

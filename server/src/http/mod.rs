@@ -5,7 +5,7 @@
 //!
 //! Every handler asks the broker task through [`crate::admin::BrokerHandle`];
 //! nothing is cached here. Modules: [`auth`] (basic auth, tags), [`error`]
-//! (RabbitMQ's error bodies), [`views`] (JSON shapes), [`read`] (GETs),
+//! (RabbitMQ's error bodies), [`views`] (JSON shapes), [`read`] (GETs), [`node`],
 //! [`actions`] (changes), [`definitions`], [`events`] (WebSocket), [`web`].
 
 pub mod actions;
@@ -13,6 +13,7 @@ pub mod auth;
 pub mod definitions;
 pub mod error;
 pub mod events;
+pub mod node;
 pub mod read;
 pub mod views;
 pub mod web;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub memcacheq_port: Option<u16>,
     /// The playground bundle, if there is one.
     pub web_dir: Option<PathBuf>,
+    /// The data directory, config file and start time, for `/api/nodes`.
+    pub node: node::NodeInfo,
 }
 
 /// The routes, as RabbitMQ's management plugin lays them out.
@@ -43,6 +46,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/overview", get(r::overview))
         .route("/api/whoami", get(r::whoami))
+        .route("/api/nodes", get(node::nodes))
+        .route("/api/nodes/{name}", get(node::node))
         .route("/api/warren", get(web::warren))
         .route("/api/events", get(events::events))
         .route("/api/vhosts", get(r::vhosts))

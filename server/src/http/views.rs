@@ -354,6 +354,20 @@ pub fn user(u: &warren_core::definitions::UserDef) -> Value {
     })
 }
 
+/// The exchange types, as the overview and a node list them.
+pub fn exchange_types() -> Vec<Value> {
+    ["direct", "fanout", "headers", "topic"]
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t,
+                "description": format!("AMQP {t} exchange, as per the AMQP specification"),
+                "enabled": true,
+            })
+        })
+        .collect()
+}
+
 pub fn overview(admin: &Admin<'_>, user: &User, amqp_port: u16, http_port: u16) -> Value {
     let b = admin.broker();
     let queues: Vec<QueueInfo> = b
@@ -390,16 +404,6 @@ pub fn overview(admin: &Admin<'_>, user: &User, amqp_port: u16, http_port: u16) 
     if let Value::Object(m) = &mut queue_totals {
         admin.rates().total_depth(&visible).put(m);
     }
-    let exchange_types: Vec<Value> = ["direct", "fanout", "headers", "topic"]
-        .iter()
-        .map(|t| {
-            json!({
-                "name": t,
-                "description": format!("AMQP {t} exchange, as per the AMQP specification"),
-                "enabled": true,
-            })
-        })
-        .collect();
     json!({
         "management_version": RABBITMQ_VERSION,
         "rabbitmq_version": RABBITMQ_VERSION,
@@ -411,7 +415,7 @@ pub fn overview(admin: &Admin<'_>, user: &User, amqp_port: u16, http_port: u16) 
         "rates_mode": "basic",
         "disable_stats": false,
         "enable_queue_totals": true,
-        "exchange_types": exchange_types,
+        "exchange_types": exchange_types(),
         "message_stats": message_stats,
         "queue_totals": queue_totals,
         "churn_rates": admin.rates().churn(&b.churn()),
