@@ -102,7 +102,7 @@ test('the example and the layout are there, by accessible name', async () => {
     assert.equal(await button(name).count(), 1, name);
   }
   assert.equal(await page.getByRole('slider', { name: 'Speed' }).count(), 1);
-  assert.ok(await page.getByRole('table').textContent().then((t) => t.includes('messages_ready')));
+  assert.ok(await page.getByRole('table').first().textContent().then((t) => t.includes('messages_ready')));
 });
 
 test('Step changes the queue figures and Back restores them', async () => {

@@ -110,6 +110,21 @@ async fn stepping_changes_the_queue_figures() {
         seen.last().is_some_and(|f| f.contains("unacked 1")),
         "a delivery shows as unacked: {seen:?}"
     );
+    // The counts table: the message was published into the queue and handed out.
+    let cells = root
+        .query_selector_all("[aria-label=\"Message counts\"] tr[data-queue=\"tasks\"] td")
+        .expect("selector");
+    let counts: Vec<String> = (0..cells.length())
+        .filter_map(|i| cells.item(i)?.text_content())
+        .collect();
+    let count = |i: usize| counts.get(i).and_then(|c| c.parse::<u64>().ok());
+    assert_eq!(
+        counts.first().map(String::as_str),
+        Some("tasks"),
+        "{counts:?}"
+    );
+    assert!(count(1) >= Some(1), "published into tasks: {counts:?}");
+    assert!(count(2) >= Some(1), "handed out of tasks: {counts:?}");
     button(&root, "Back").click();
     settle(0).await;
     assert_eq!(queue_figures(&root, "tasks"), seen[seen.len() - 2]);

@@ -160,6 +160,28 @@ pub fn Inspector(props: &RunProps) -> Html {
             </table>
             if queues.is_empty() {
                 <p class="note">{ "No queues yet: step to declare the topology." }</p>
+            } else {
+                <h2>{ "Message counts, as the management UI shows them (" }<code>{ "message_stats" }</code>{ ")" }</h2>
+                <table aria-label="Message counts">
+                    <thead><tr>
+                        <th>{ "name" }</th><th>{ "publish" }</th><th>{ "deliver_get" }</th>
+                        <th>{ "redeliver" }</th><th>{ "ack" }</th>
+                    </tr></thead>
+                    <tbody>
+                        { for queues.iter().map(|q| {
+                            let s = &q.message_stats;
+                            html! {
+                                <tr data-queue={q.name.clone()}>
+                                    <td>{ q.name.clone() }</td>
+                                    <td>{ s.publish }</td>
+                                    <td>{ s.deliver_get() }</td>
+                                    <td>{ s.redeliver }</td>
+                                    <td>{ s.ack }</td>
+                                </tr>
+                            }
+                        }) }
+                    </tbody>
+                </table>
             }
         </section>
     }
