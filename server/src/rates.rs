@@ -3,8 +3,9 @@
 //! RabbitMQ samples its counters every `collect_statistics_interval` (5 s by
 //! default) and reports each rate as the change between the last two samples,
 //! per second. The broker task does the same: it keeps the last two
-//! [`StatsSnapshot`]s and the views read rates from them, while the counts
-//! they show are the core's current ones.
+//! [`StatsSnapshot`]s (message counters, queue depths, churn) and
+//! [`TrafficSample`]s (connection bytes), and the views read rates from
+//! them, while the counts they show are current.
 //!
 //! The JSON groups follow RabbitMQ 3.10: a group's fields appear once
 //! anything of that group happened to the object, and `get_empty` and

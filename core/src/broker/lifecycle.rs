@@ -279,6 +279,8 @@ impl Broker {
         self.journal
             .outputs
             .retain(|o| matches!(o, Output::Store(_)));
+        // A restarted node counts connections, channels and queues afresh.
+        self.churn = Default::default();
         let mut queues_kept = 0;
         let mut messages_kept = 0;
         for v in self.vhosts.values_mut() {
@@ -308,7 +310,6 @@ impl Broker {
             let queues: Vec<Arc<str>> = v.queues.keys().cloned().collect();
             // A restarted node starts its statistics from nothing.
             v.retired = Default::default();
-            self.churn = Default::default();
             v.default_exchange_stats = Default::default();
             for x in v.exchanges.values_mut() {
                 x.stats = Default::default();
