@@ -4,7 +4,8 @@
 # RabbitMQ 3.10 started here on spare ports, and `warren serve` — and any
 # difference in what clients observe fails (either Warren or the scenario's
 # expectation is wrong). Also runs warren-remote's integration tests and every
-# lesson's pika client against that RabbitMQ. Installs rabbitmq-server from Debian when missing (as root).
+# lesson's pika client against that RabbitMQ, and compares the two brokers'
+# management statistics (tests/pika/management_stats.py). Installs rabbitmq-server from Debian when missing (as root).
 set -euo pipefail
 ROOT="${WARREN_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 cd "$ROOT"
@@ -25,13 +26,21 @@ export PATH="$PATH:/usr/sbin:/usr/lib/rabbitmq/bin"
 if command -v systemctl >/dev/null 2>&1; then systemctl stop rabbitmq-server >/dev/null 2>&1 || true; fi
 
 # Every port is picked up front, distinct, and outside the ephemeral range.
-mapfile -t ports < <(python3 tests/free-ports.py 3)
-RPORT="${ports[0]}" DPORT="${ports[1]}" WPORT="${ports[2]}"
+mapfile -t ports < <(python3 tests/free-ports.py 5)
+RPORT="${ports[0]}" DPORT="${ports[1]}" WPORT="${ports[2]}" RHTTP="${ports[3]}" WHTTP="${ports[4]}"
+# Both brokers sample their statistics every second here (5 s by default), so the
+# management comparison waits less.
+SAMPLE_MS=1000
 
 WORK="$(mktemp -d)"
 NODE="warrendiff$$@localhost"
 mkdir -p "$WORK/rmq/mnesia" "$WORK/rmq/log"
-echo "[]." > "$WORK/rmq/enabled_plugins"
+echo "[rabbitmq_management]." > "$WORK/rmq/enabled_plugins"
+cat > "$WORK/rmq/rabbitmq.conf" <<EOC
+management.tcp.port = $RHTTP
+management.tcp.ip = 127.0.0.1
+collect_statistics_interval = $SAMPLE_MS
+EOC
 # Debian's rabbitmq-server runs the node as the rabbitmq user: it must reach its dirs.
 chmod 755 "$WORK"
 if id rabbitmq >/dev/null 2>&1; then chown -R rabbitmq: "$WORK/rmq"; fi
@@ -54,7 +63,7 @@ if [ -f "$WORK/warren.pid" ]; then
     pid=\$(cat "$WORK/warren.pid"); kill -TERM "\$pid" 2>/dev/null || true
     for _ in \$(seq 200); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.05; done
 fi
-nohup "$BIN" serve --bind 127.0.0.1 --amqp-port $WPORT --http-port 0 --data-dir "$WORK/warren-data" >> "$WORK/warren.log" 2>&1 < /dev/null &
+nohup "$BIN" serve --bind 127.0.0.1 --amqp-port $WPORT --http-port $WHTTP --collect-statistics-interval $SAMPLE_MS --data-dir "$WORK/warren-data" >> "$WORK/warren.log" 2>&1 < /dev/null &
 echo \$! > "$WORK/warren.pid"
 for _ in \$(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$WPORT) 2>/dev/null && exit 0; sleep 0.05; done
 echo "warren did not come up on $WPORT" >&2; exit 1
@@ -113,6 +122,15 @@ for client in tutorials/*/client.py; do
         echo "FAIL $(basename "$(dirname "$client")")"; cat "$WORK/lesson.log"; status=1
     fi
 done
+echo "== management statistics: RabbitMQ 3.10 vs warren serve (tests/pika/management_stats.py)"
+if "$PY" tests/pika/management_stats.py "$RPORT" "$RHTTP" 1 > "$WORK/ms-rabbit.txt" 2>&1 \
+    && "$PY" tests/pika/management_stats.py "$WPORT" "$WHTTP" 1 > "$WORK/ms-warren.txt" 2>&1 \
+    && diff -u "$WORK/ms-rabbit.txt" "$WORK/ms-warren.txt"; then
+    echo "same: $(wc -l < "$WORK/ms-warren.txt") observations"
+else
+    echo "FAIL: the management statistics differ (or a run failed)"
+    tail -n 20 "$WORK/ms-rabbit.txt" "$WORK/ms-warren.txt"; status=1
+fi
 if [ "$status" -ne 0 ]; then
     echo "== warren log"; tail -50 "$WORK/warren.log"
 fi
