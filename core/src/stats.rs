@@ -117,8 +117,8 @@ pub struct Churn {
 /// the queues, exchanges and channels but no messages.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StatsSnapshot {
-    pub node: MessageStats,
     pub churn: Churn,
+    /// Each vhost's totals (its closed channels' and its open ones').
     pub vhosts: HashMap<String, MessageStats>,
     /// By (vhost, queue).
     pub queues: HashMap<(String, String), MessageStats>,

@@ -106,14 +106,13 @@ fn fanout_exchange_to_exchange_and_dead_letters_count_as_rabbitmq_does() {
     let cf = channel_stats(&w, confirming);
     assert_eq!((cf.publish, cf.confirm), (1, 1));
 
-    // The vhost and the node keep a closed channel's counts.
+    // The vhost keeps a closed channel's counts.
     let before = w.b.vhost_stats("/").expect("vhost /");
     assert_eq!((before.publish, before.confirm, before.get), (4, 1, 3));
 
     // A snapshot holds the same figures, keyed for sampling.
     let snap = w.b.stats_snapshot();
     assert_eq!(snap.vhosts["/"], before);
-    assert_eq!(snap.node, before);
     assert_eq!(snap.queues[&("/".to_string(), "a".to_string())].publish, 3);
     // Queue a: 3 routed in, one got and nacked back; b: 2 in, 1 got, 1 left.
     assert_eq!(snap.depths[&("/".to_string(), "a".to_string())], (3, 0));
@@ -126,7 +125,7 @@ fn fanout_exchange_to_exchange_and_dead_letters_count_as_rabbitmq_does() {
     let after = w.b.vhost_stats("/").expect("vhost /");
     assert_eq!(after.publish, 4);
     assert_eq!(after.ack, 1);
-    assert_eq!(w.b.node_stats(), after);
+    assert_eq!(w.b.stats_snapshot().vhosts["/"], after);
     let churn = w.b.churn();
     assert_eq!((churn.connection_created, churn.connection_closed), (1, 1));
     assert_eq!((churn.channel_created, churn.channel_closed), (4, 4));
@@ -190,6 +189,21 @@ fn consumers_unroutables_and_redeliveries_count_per_channel_and_queue() {
     // A restarted broker starts counting from nothing, as a restarted node does.
     w.ok(c, QueueDecl::new("kept").durable());
     w.publish(c, "", "kept", "m");
+    // A nacked publish (reject-publish overflow) is no confirm, as in RabbitMQ 3.10.
+    let confirming = w.channel(1, 4);
+    w.ok(confirming, confirm_select());
+    w.ok(
+        confirming,
+        QueueDecl::new("full")
+            .arg("x-max-length", int(1))
+            .arg("x-overflow", s("reject-publish")),
+    );
+    w.publish(confirming, "", "full", "fits");
+    let out = w.publish(confirming, "", "full", "refused");
+    assert_eq!(confirms(&out), vec![(2, true, false)], "a nack");
+    let cf = channel_stats(&w, confirming);
+    assert_eq!((cf.publish, cf.confirm), (2, 1));
+
     // A quorum queue's deletion counts twice in the churn, as in RabbitMQ 3.10.
     let deleted = w.b.churn().queue_deleted;
     w.ok(c, QueueDecl::new("raft").durable().quorum());
@@ -199,6 +213,6 @@ fn consumers_unroutables_and_redeliveries_count_per_channel_and_queue() {
     assert_eq!(w.b.churn().queue_deleted, deleted + 3);
     w.b.restart(w.now);
     assert_eq!(queue_stats(&w, "kept"), MessageStats::default());
-    assert_eq!(w.b.node_stats(), MessageStats::default());
+    assert_eq!(w.b.vhost_stats("/"), Some(MessageStats::default()));
     assert_eq!(w.b.churn(), warren_core::stats::Churn::default());
 }

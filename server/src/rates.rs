@@ -35,60 +35,67 @@ pub struct TrafficSample {
 /// Reads one of the churn counters.
 type ChurnField = fn(&Churn) -> u64;
 
+/// Every counter at one moment: the core's and the connections' bytes.
+struct Sample {
+    at: Millis,
+    stats: StatsSnapshot,
+    traffic: TrafficSample,
+}
+
 /// The last two samples of every counter.
 #[derive(Default)]
 pub struct Rates {
-    last: Option<(Millis, StatsSnapshot)>,
-    prev: Option<(Millis, StatsSnapshot)>,
-    traffic: Option<TrafficSample>,
-    traffic_prev: Option<TrafficSample>,
-}
-
-/// The two samples a rate is worked out from, and the seconds between them.
-struct Span<'a> {
-    last: &'a StatsSnapshot,
-    prev: &'a StatsSnapshot,
-    secs: f64,
+    last: Option<Sample>,
+    prev: Option<Sample>,
 }
 
 impl Rates {
     /// Takes a sample of every counter at `now`.
     pub fn sample(&mut self, broker: &Broker, now: Millis, traffic: TrafficSample) {
-        self.record(now, broker.stats_snapshot());
-        self.traffic_prev = self.traffic.replace(traffic);
+        self.record(Sample {
+            at: now,
+            stats: broker.stats_snapshot(),
+            traffic,
+        });
+    }
+
+    fn record(&mut self, sample: Sample) {
+        self.prev = self.last.replace(sample);
+    }
+
+    /// The per-second change of a figure between the last two samples,
+    /// rounded to one decimal as RabbitMQ shows rates (0 without two samples).
+    fn change(&self, figure: impl Fn(&Sample) -> u64) -> f64 {
+        let (Some(last), Some(prev)) = (&self.last, &self.prev) else {
+            return 0.0;
+        };
+        if last.at <= prev.at {
+            return 0.0;
+        }
+        let secs = (last.at - prev.at) as f64 / 1000.0;
+        let d = figure(last) as f64 - figure(prev) as f64;
+        (d / secs * 10.0).round() / 10.0
+    }
+
+    /// [`Rates::change`] of a counter: never negative (a counter that went
+    /// back was reset, by a restart).
+    fn rate(&self, counter: impl Fn(&Sample) -> u64) -> f64 {
+        self.change(counter).max(0.0)
     }
 
     /// Rates of (received, sent) bytes of a connection.
     pub fn conn_traffic(&self, conn: ConnId) -> (f64, f64) {
-        self.traffic_rates(|s| s.conns.get(&conn).copied())
+        self.traffic_rates(|t| t.conns.get(&conn).copied())
     }
 
     /// Rates of (received, sent) bytes of a vhost's connections.
     pub fn vhost_traffic(&self, vhost: &str) -> (f64, f64) {
-        self.traffic_rates(|s| s.vhosts.get(vhost).copied())
+        self.traffic_rates(|t| t.vhosts.get(vhost).copied())
     }
 
-    fn traffic_rates(&self, at: impl Fn(&TrafficSample) -> Option<(u64, u64)>) -> (f64, f64) {
-        let (Some(sp), Some(last), Some(prev)) = (self.span(), &self.traffic, &self.traffic_prev)
-        else {
-            return (0.0, 0.0);
-        };
-        let ((r1, s1), (r0, s0)) = (at(last).unwrap_or_default(), at(prev).unwrap_or_default());
-        (per_second(r1, r0, sp.secs), per_second(s1, s0, sp.secs))
-    }
-
-    fn record(&mut self, now: Millis, snapshot: StatsSnapshot) {
-        self.prev = self.last.take();
-        self.last = Some((now, snapshot));
-    }
-
-    fn span(&self) -> Option<Span<'_>> {
-        let ((t1, last), (t0, prev)) = (self.last.as_ref()?, self.prev.as_ref()?);
-        (t1 > t0).then(|| Span {
-            last,
-            prev,
-            secs: (t1 - t0) as f64 / 1000.0,
-        })
+    fn traffic_rates(&self, bytes: impl Fn(&TrafficSample) -> Option<(u64, u64)>) -> (f64, f64) {
+        let at = |s: &Sample| bytes(&s.traffic).unwrap_or_default();
+        (self.rate(|s| at(s).0), self.rate(|s| at(s).1))
     }
 
     /// `message_stats` of a queue (None: nothing happened to it yet).
@@ -108,13 +115,8 @@ impl Rates {
     /// `message_stats` of an exchange ("" is the default exchange).
     pub fn exchange(&self, vhost: &str, name: &str, now: &ExchangeStats) -> Option<Value> {
         let key = (vhost.to_string(), name.to_string());
-        let span = self.span();
-        let rate = |f: fn(&ExchangeStats) -> u64| {
-            span.as_ref().map_or(0.0, |sp| {
-                let at = |s: &StatsSnapshot| s.exchanges.get(&key).map_or(0, f);
-                per_second(at(sp.last), at(sp.prev), sp.secs)
-            })
-        };
+        let rate =
+            |f: fn(&ExchangeStats) -> u64| self.rate(|s| s.stats.exchanges.get(&key).map_or(0, f));
         let mut m = Map::new();
         if now.publish_in > 0 {
             put(&mut m, "publish_in", now.publish_in, rate(|s| s.publish_in));
@@ -167,12 +169,6 @@ impl Rates {
     /// Churn counters with their rates (the overview's `churn_rates`, and
     /// the same fields at the top of a node).
     pub fn churn(&self, now: &Churn) -> Map<String, Value> {
-        let span = self.span();
-        let rate = |f: fn(&Churn) -> u64| {
-            span.as_ref().map_or(0.0, |sp| {
-                per_second(f(&sp.last.churn), f(&sp.prev.churn), sp.secs)
-            })
-        };
         let mut m = Map::new();
         let fields: [(&str, ChurnField); 7] = [
             ("channel_closed", |c| c.channel_closed),
@@ -184,7 +180,7 @@ impl Rates {
             ("queue_deleted", |c| c.queue_deleted),
         ];
         for (name, f) in fields {
-            put(&mut m, name, f(now), rate(f));
+            put(&mut m, name, f(now), self.rate(|s| f(&s.stats.churn)));
         }
         m
     }
@@ -195,13 +191,7 @@ impl Rates {
         &'a self,
         pick: impl Fn(&StatsSnapshot) -> Option<MessageStats> + 'a,
     ) -> impl Fn(fn(&MessageStats) -> u64) -> f64 + 'a {
-        let span = self.span();
-        move |f| {
-            span.as_ref().map_or(0.0, |sp| {
-                let at = |s: &StatsSnapshot| pick(s).as_ref().map_or(0, f);
-                per_second(at(sp.last), at(sp.prev), sp.secs)
-            })
-        }
+        move |f| self.rate(|s| pick(&s.stats).as_ref().map_or(0, f))
     }
 }
 
@@ -248,27 +238,17 @@ impl Rates {
         })
     }
 
+    /// Depths may fall, so these are [`Rates::change`], negative while draining.
     fn depth(&self, at: impl Fn(&StatsSnapshot) -> (u64, u64)) -> DepthRates {
-        let Some(sp) = self.span() else {
-            return DepthRates::default();
-        };
-        let ((r1, u1), (r0, u0)) = (at(sp.last), at(sp.prev));
-        let change = |now: u64, then: u64| {
-            let d = now as f64 - then as f64;
-            (d / sp.secs * 10.0).round() / 10.0
-        };
         DepthRates {
-            messages: change(r1 + u1, r0 + u0),
-            ready: change(r1, r0),
-            unacked: change(u1, u0),
+            messages: self.change(|s| {
+                let (ready, unacked) = at(&s.stats);
+                ready + unacked
+            }),
+            ready: self.change(|s| at(&s.stats).0),
+            unacked: self.change(|s| at(&s.stats).1),
         }
     }
-}
-
-/// Change per second, rounded to one decimal as RabbitMQ shows rates.
-fn per_second(last: u64, prev: u64, secs: f64) -> f64 {
-    let rate = last.saturating_sub(prev) as f64 / secs;
-    (rate * 10.0).round() / 10.0
 }
 
 fn put(m: &mut Map<String, Value>, name: &str, count: u64, rate: f64) {
@@ -333,12 +313,48 @@ fn delivery_group(
 mod tests {
     use super::*;
 
+    fn sample(at: Millis, stats: StatsSnapshot) -> Sample {
+        Sample {
+            at,
+            stats,
+            traffic: TrafficSample::default(),
+        }
+    }
+
     #[test]
     fn rates_are_the_change_between_the_last_two_samples_per_second() {
-        assert_eq!(per_second(150, 100, 5.0), 10.0);
-        assert_eq!(per_second(101, 100, 3.0), 0.3);
+        let published = |n: u64| {
+            let mut s = StatsSnapshot::default();
+            s.channels.insert(
+                (1, 1),
+                MessageStats {
+                    publish: n,
+                    ..MessageStats::default()
+                },
+            );
+            s
+        };
+        let mut rates = Rates::default();
+        rates.record(sample(1_000, published(100)));
+        let rate = |r: &Rates| {
+            r.channel(
+                1,
+                1,
+                &MessageStats {
+                    publish: 1,
+                    ..MessageStats::default()
+                },
+            )
+            .map(|v| v["publish_details"]["rate"].clone())
+        };
+        assert_eq!(rate(&rates), Some(json!(0.0)), "one sample");
+        rates.record(sample(6_000, published(150)));
+        assert_eq!(rate(&rates), Some(json!(10.0)));
+        rates.record(sample(9_000, published(151)));
+        assert_eq!(rate(&rates), Some(json!(0.3)));
         // A counter that went back (a restart) shows no negative rate.
-        assert_eq!(per_second(0, 100, 5.0), 0.0);
+        rates.record(sample(14_000, published(0)));
+        assert_eq!(rate(&rates), Some(json!(0.0)));
     }
 
     #[test]
@@ -350,13 +366,13 @@ mod tests {
             s
         };
         let mut rates = Rates::default();
-        rates.record(1_000, at(100, 0));
+        rates.record(sample(1_000, at(100, 0)));
         assert_eq!(
             rates.queue_depth("/", "q"),
             DepthRates::default(),
             "one sample"
         );
-        rates.record(6_000, at(50, 10));
+        rates.record(sample(6_000, at(50, 10)));
         let r = rates.queue_depth("/", "q");
         assert_eq!((r.messages, r.ready, r.unacked), (-8.0, -10.0, 2.0));
         assert_eq!(rates.total_depth(&["/".to_string()]), r);

@@ -507,11 +507,12 @@ impl Broker {
         } else {
             return Err(unknown_tag(tag));
         };
+        if outcome == Outcome::Ack {
+            // Every tag is outstanding, so each is one message acked.
+            chan.stats.ack += tags.len() as u64;
+        }
         let vhost = self.vhost_of(conn)?;
         let taken = self.take_unacked(conn, ch, &tags);
-        if outcome == Outcome::Ack {
-            self.channel_mut(conn, ch)?.stats.ack += taken.len() as u64;
-        }
         for (tag, u) in taken {
             self.settle_one(&vhost, conn, ch, tag, u, outcome);
         }

@@ -203,22 +203,9 @@ impl Broker {
         self.churn
     }
 
-    /// The node's message counts: every vhost's.
-    pub fn node_stats(&self) -> MessageStats {
-        let mut sum = MessageStats::default();
-        for v in self.vhosts.values() {
-            sum += v.retired;
-        }
-        for ch in self.conns.values().flat_map(|c| c.channels.values()) {
-            sum += ch.stats;
-        }
-        sum
-    }
-
     /// Every message counter at once (see [`StatsSnapshot`]).
     pub fn stats_snapshot(&self) -> StatsSnapshot {
         let mut s = StatsSnapshot {
-            node: self.node_stats(),
             churn: self.churn,
             ..StatsSnapshot::default()
         };

@@ -97,6 +97,9 @@ impl Broker {
         let chan = self.channel_mut(conn, ch)?;
         chan.stats.publish += 1;
         let seq = if chan.confirm {
+            // Counted here, with the channel at hand, rather than looked up
+            // again for every confirm; the rare nack takes it back.
+            chan.stats.confirm += 1;
             chan.next_publish_seq += 1;
             Some(chan.next_publish_seq - 1)
         } else {
@@ -213,9 +216,9 @@ impl Broker {
     /// multiple=true when nothing older is unconfirmed; here every earlier
     /// publish is always confirmed already.
     fn confirm(&mut self, conn: ConnId, ch: ChannelId, seq: u64, ack: bool) {
-        if ack {
+        if !ack {
             if let Ok(chan) = self.channel_mut(conn, ch) {
-                chan.stats.confirm += 1;
+                chan.stats.confirm = chan.stats.confirm.saturating_sub(1);
             }
         }
         self.journal.out(Output::Confirm {
