@@ -95,6 +95,12 @@ impl<'a> Admin<'a> {
         self.task.core()
     }
 
+    /// Connections, channels and queues that came and went, the management's
+    /// own sessions left out.
+    pub fn churn(&self) -> warren_core::stats::Churn {
+        self.task.client_churn()
+    }
+
     /// The memory high watermark and whether the alarm is on.
     pub fn memory_alarm(&self) -> (u64, bool) {
         self.task.memory_alarm()
@@ -154,6 +160,7 @@ impl<'a> Admin<'a> {
         self.task
             .core_mut()
             .handle_connection_open(now, conn, user, vhost)?;
+        self.task.internal_opened.0 += 1;
         Ok(Session {
             admin: self,
             conn,
@@ -193,6 +200,7 @@ impl Session<'_, '_> {
         if !self.channel_open {
             task.core_mut()
                 .handle_channel_open(now, self.conn, SESSION_CHANNEL)?;
+            task.internal_opened.1 += 1;
             self.channel_open = true;
         }
         task.core_mut()

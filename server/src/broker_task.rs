@@ -28,6 +28,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 use warren_core::error::{AmqpError, ReplyCode};
 use warren_core::protocol::{ChannelId, Command, ConnId, Millis, Output, Reply, StoreOp};
+use warren_core::stats::Churn;
 use warren_core::{Broker, Event};
 
 /// Maps looked up for every frame and output, keyed by numbers (connection ids
@@ -202,6 +203,9 @@ pub struct BrokerTask {
     rates: Rates,
     /// Bytes (received, sent) of each vhost's closed connections.
     closed_traffic: HashMap<String, (u64, u64)>,
+    /// Connections and channels the management's sessions opened (each is
+    /// closed before its call returns): not a client's, so not churn.
+    pub(crate) internal_opened: (u64, u64),
     stats_interval: Duration,
 }
 
@@ -228,6 +232,7 @@ impl BrokerTask {
             watermark: settings.memory_high_watermark,
             rates: Rates::default(),
             closed_traffic: HashMap::default(),
+            internal_opened: (0, 0),
             stats_interval: settings.stats_interval,
             swallow_recover_ok: None,
             last_timeout: 0,
@@ -249,6 +254,19 @@ impl BrokerTask {
 
     pub(crate) fn rates(&self) -> &Rates {
         &self.rates
+    }
+
+    /// The core's churn without the management's own sessions, which open
+    /// and close a connection and a channel per action (RabbitMQ's HTTP API
+    /// does not show up as client connections either).
+    pub(crate) fn client_churn(&self) -> Churn {
+        let mut c = self.core.churn();
+        let (conns, chans) = self.internal_opened;
+        c.connection_created = c.connection_created.saturating_sub(conns);
+        c.connection_closed = c.connection_closed.saturating_sub(conns);
+        c.channel_created = c.channel_created.saturating_sub(chans);
+        c.channel_closed = c.channel_closed.saturating_sub(chans);
+        c
     }
 
     pub(crate) fn memory_alarm(&self) -> (u64, bool) {
@@ -274,19 +292,16 @@ impl BrokerTask {
     }
 
     fn traffic_sample(&self) -> TrafficSample {
-        let mut s = TrafficSample::default();
+        let mut s = TrafficSample {
+            vhosts: self.closed_traffic.clone().into_iter().collect(),
+            ..TrafficSample::default()
+        };
         for (id, c) in &self.conns {
             let t = c.writer.traffic().figures();
             s.conns.insert(*id, (t.recv_oct, t.send_oct));
-        }
-        let vhosts: HashSet<&String> = self
-            .conns
-            .values()
-            .map(|c| &c.vhost)
-            .chain(self.closed_traffic.keys())
-            .collect();
-        for v in vhosts {
-            s.vhosts.insert(v.clone(), self.vhost_traffic(v));
+            let v = s.vhosts.entry(c.vhost.clone()).or_default();
+            v.0 += t.recv_oct;
+            v.1 += t.send_oct;
         }
         s
     }
@@ -407,8 +422,10 @@ impl BrokerTask {
                 _ = memory_tick.tick() => self.check_memory(),
                 _ = stats_tick.tick() => {
                     let now = self.now();
+                    let mut stats = self.core.stats_snapshot();
+                    stats.churn = self.client_churn();
                     let traffic = self.traffic_sample();
-                    self.rates.sample(&self.core, now, traffic);
+                    self.rates.sample(now, stats, traffic);
                 }
             }
             self.flush();

@@ -19,7 +19,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 use warren_core::protocol::{ChannelId, ConnId, Millis};
 use warren_core::stats::{Churn, ExchangeStats, MessageStats, StatsSnapshot};
-use warren_core::Broker;
 
 /// RabbitMQ's default `collect_statistics_interval`.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -51,10 +50,10 @@ pub struct Rates {
 
 impl Rates {
     /// Takes a sample of every counter at `now`.
-    pub fn sample(&mut self, broker: &Broker, now: Millis, traffic: TrafficSample) {
+    pub fn sample(&mut self, now: Millis, stats: StatsSnapshot, traffic: TrafficSample) {
         self.record(Sample {
             at: now,
-            stats: broker.stats_snapshot(),
+            stats,
             traffic,
         });
     }

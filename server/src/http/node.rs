@@ -125,7 +125,7 @@ fn view(a: &Admin<'_>, info: &NodeInfo, os: &OsFigures, amqp: u16, http: u16) ->
         ],
     });
     if let Value::Object(m) = &mut v {
-        m.extend(a.rates().churn(&b.churn()));
+        m.extend(a.rates().churn(&a.churn()));
     }
     v
 }

@@ -418,7 +418,7 @@ pub fn overview(admin: &Admin<'_>, user: &User, amqp_port: u16, http_port: u16) 
         "exchange_types": exchange_types(),
         "message_stats": message_stats,
         "queue_totals": queue_totals,
-        "churn_rates": admin.rates().churn(&b.churn()),
+        "churn_rates": admin.rates().churn(&admin.churn()),
         "object_totals": {
             "connections": connections(admin, user).len(),
             "channels": channels(admin, user).len(),
